@@ -1,0 +1,27 @@
+import express, { type Express } from 'express';
+import type { Chat } from './chat';
+import { errorHandler, notFoundHandler } from './http/error-handler';
+
+/** The standalone server's Express app: operations endpoints plus Duet's router. No listen here. */
+export function createApp(chat: Chat): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', async (_req, res) => {
+    const ready = await chat.isReady();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', chat.metrics.registry.contentType);
+    res.send(await chat.metrics.registry.metrics());
+  });
+
+  app.use('/api/chat', chat.router);
+  app.use(notFoundHandler);
+  app.use(errorHandler(chat.logger));
+  return app;
+}

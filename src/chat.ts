@@ -1,0 +1,138 @@
+import type { Router } from 'express';
+import type { Sequelize } from 'sequelize';
+import { TokenVerifier } from './auth/token-verifier';
+import {
+  type AuthConfig,
+  checkAuthConfig,
+  checkHostUsersConfig,
+  DEFAULT_LIMITS,
+  type HostUsersConfig,
+  type LimitsConfig,
+} from './config';
+import { DEFAULT_HOST_USERS } from './config/host-users';
+import { ConversationRepository } from './conversations/conversation.repository';
+import { ConversationService } from './conversations/conversation.service';
+import { migrate } from './db/migrator';
+import { createSequelize, registerModels } from './db/sequelize';
+import { Sql } from './db/sql';
+import { type ChatNotifier, silentNotifier } from './events/chat-notifier';
+import { createChatRouter } from './http/chat.router';
+import { MessageRepository } from './messages/message.repository';
+import { MessageService } from './messages/message.service';
+import { SendRateLimiter } from './messages/send-rate-limiter';
+import { type ChatMetrics, createMetrics } from './ops/metrics';
+import { createLogger, type Logger } from './shared/logger';
+import { UserDirectory } from './users/user.directory';
+import { defineUserModel } from './users/user.model';
+
+export interface ChatOptions {
+  /** The host's Sequelize instance (sequelize-typescript or plain Sequelize 6); Duet leaves it open on close(). */
+  sequelize?: Sequelize;
+  /** Or a connection string; Duet then owns (and closes) the pool. */
+  databaseUrl?: string;
+  auth: Partial<AuthConfig> & Pick<AuthConfig, 'secret'> | Partial<AuthConfig> & Pick<AuthConfig, 'publicKey'>;
+  users?: Partial<HostUsersConfig>;
+  limits?: Partial<LimitsConfig>;
+  logger?: Logger;
+  /** Apply pending migrations before returning (default true). */
+  migrate?: boolean;
+  /** NODE_ENV=production semantics for the auth check (no development secret). */
+  production?: boolean;
+  userCacheMs?: number;
+  dbPoolMax?: number;
+  /** Node process metrics in the registry (default true; a host with its own may turn them off). */
+  processMetrics?: boolean;
+}
+
+export interface ChatServices {
+  conversations: ConversationService;
+  messages: MessageService;
+  verifier: TokenVerifier;
+  users: UserDirectory;
+}
+
+export interface Chat {
+  /** Mount at /api/chat. */
+  router: Router;
+  services: ChatServices;
+  metrics: ChatMetrics;
+  sequelize: Sequelize;
+  logger: Logger;
+  /** Where the realtime gateway plugs in: services announce writes through this. */
+  setNotifier(notifier: ChatNotifier): void;
+  /** true when the database answers. */
+  isReady(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds Duet for a host (or for the standalone server, which calls this too): services, the REST
+ * router and metrics over one database connection.
+ */
+export async function createChat(options: ChatOptions): Promise<Chat> {
+  const auth: AuthConfig = { userClaim: 'sub', roleClaim: 'role', ...options.auth };
+  checkAuthConfig(auth, options.production ?? false);
+  const users: HostUsersConfig = { ...DEFAULT_HOST_USERS, ...options.users };
+  checkHostUsersConfig(users);
+  const limits: LimitsConfig = { ...DEFAULT_LIMITS, ...options.limits };
+  const logger = options.logger ?? createLogger();
+
+  if (!options.sequelize && !options.databaseUrl) throw new Error('createChat needs sequelize or databaseUrl');
+  const ownsDatabase = !options.sequelize;
+  const sequelize = options.sequelize ?? createSequelize({ url: options.databaseUrl!, poolMax: options.dbPoolMax });
+  registerModels(sequelize);
+  if (options.migrate ?? true) await migrate(sequelize, users);
+
+  const sql = new Sql(sequelize);
+  const userDirectory = new UserDirectory(defineUserModel(sequelize, users), options.userCacheMs ?? 30_000);
+  const conversationRepository = new ConversationRepository(sql);
+  const messageRepository = new MessageRepository(sql);
+  const metrics = createMetrics(sequelize, { defaultMetrics: options.processMetrics ?? true });
+
+  // The services hold this object; setNotifier swaps what it forwards to.
+  let target: ChatNotifier = silentNotifier;
+  const notifier: ChatNotifier = {
+    messageSent: (event) => {
+      metrics.messagesSent.inc();
+      target.messageSent(event);
+    },
+    messagesRead: (event) => target.messagesRead(event),
+    messageDeleted: (event) => target.messageDeleted(event),
+  };
+
+  const conversations = new ConversationService({ conversations: conversationRepository, messages: messageRepository, users: userDirectory });
+  const messages = new MessageService({
+    sql,
+    conversations: conversationRepository,
+    messages: messageRepository,
+    conversationService: conversations,
+    users: userDirectory,
+    rateLimiter: new SendRateLimiter(limits.sendBurst, limits.sendPerSecond),
+    notifier,
+    maxMessageLength: limits.maxMessageLength,
+  });
+  const verifier = new TokenVerifier(auth, userDirectory);
+  const router = createChatRouter({ verifier, conversations, messages, logger, metrics, maxJsonBytes: limits.maxJsonBytes });
+
+  return {
+    router,
+    services: { conversations, messages, verifier, users: userDirectory },
+    metrics,
+    sequelize,
+    logger,
+    setNotifier: (next) => {
+      target = next;
+    },
+    isReady: async () => {
+      try {
+        await sequelize.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: async () => {
+      if (ownsDatabase) await sequelize.close();
+    },
+  };
+}

@@ -1,0 +1,166 @@
+import path from 'node:path';
+import { hostUsersFromEnv } from './host-users';
+
+/**
+ * The one place that reads the environment. Everything else receives a frozen Config (or, in
+ * library mode, the options a host passes to createChat).
+ */
+export interface HostUsersConfig {
+  table: string;
+  idColumn: string;
+  nameColumn: string;
+  /** Empty string: the host table has no avatar column. */
+  avatarColumn: string;
+}
+
+export interface AuthConfig {
+  /** HS256 shared secret; ignored when publicKey is set. */
+  secret?: string;
+  /** PEM public key: RS256 / ES256. */
+  publicKey?: string;
+  issuer?: string;
+  audience?: string;
+  userClaim: string;
+  roleClaim: string;
+}
+
+export interface LimitsConfig {
+  maxMessageLength: number;
+  maxUploadBytes: number;
+  sendBurst: number;
+  sendPerSecond: number;
+  /** Largest JSON body a REST route accepts. */
+  maxJsonBytes: number;
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  databaseUrl?: string;
+  dataDir: string;
+  embeddedPostgresPort: number;
+  migrateOnStart: boolean;
+  logLevel: string;
+  redisUrl?: string;
+  auth: AuthConfig;
+  users: HostUsersConfig;
+  limits: LimitsConfig;
+  /** Pool size for the server's PostgreSQL connections. */
+  dbPoolMax: number;
+  /** How long a looked-up user is trusted before the host table is asked again. */
+  userCacheMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+/** Signs demo tokens in development only; production refuses it. */
+export const DEV_JWT_SECRET = 'duet-development-secret-do-not-use-in-production';
+const MIN_SECRET_BYTES = 32;
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}`);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : raw;
+}
+
+function nodeEnv(env: Env): Config['env'] {
+  const raw = env.NODE_ENV ?? 'development';
+  if (raw === 'development' || raw === 'production' || raw === 'test') return raw;
+  throw new ConfigError(`NODE_ENV must be development, production or test, got "${raw}"`);
+}
+
+/** Validates the auth settings; production must have a real secret or a public key. */
+export function checkAuthConfig(auth: AuthConfig, production: boolean): void {
+  if (auth.publicKey) {
+    if (!auth.publicKey.includes('BEGIN')) throw new ConfigError('JWT_PUBLIC_KEY must be a PEM public key');
+    return;
+  }
+  if (!auth.secret) throw new ConfigError('JWT_SECRET or JWT_PUBLIC_KEY is required');
+  if (Buffer.byteLength(auth.secret) < MIN_SECRET_BYTES) {
+    throw new ConfigError(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (production && auth.secret === DEV_JWT_SECRET) {
+    throw new ConfigError('NODE_ENV=production refuses the development JWT secret: set JWT_SECRET or JWT_PUBLIC_KEY');
+  }
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+function checkIdentifier(name: string, value: string): void {
+  if (!IDENTIFIER.test(value)) throw new ConfigError(`${name} must be a plain SQL identifier, got "${value}"`);
+}
+
+export function checkHostUsersConfig(users: HostUsersConfig): void {
+  checkIdentifier('USERS_TABLE', users.table);
+  checkIdentifier('USERS_ID_COLUMN', users.idColumn);
+  checkIdentifier('USERS_NAME_COLUMN', users.nameColumn);
+  if (users.avatarColumn) checkIdentifier('USERS_AVATAR_COLUMN', users.avatarColumn);
+}
+
+export const DEFAULT_LIMITS: LimitsConfig = Object.freeze({
+  maxMessageLength: 4000,
+  maxUploadBytes: 10 * 1024 * 1024,
+  sendBurst: 100,
+  sendPerSecond: 20,
+  maxJsonBytes: 64 * 1024,
+});
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const mode = nodeEnv(env);
+  const production = mode === 'production';
+  const publicKey = optional(env, 'JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
+  const auth: AuthConfig = {
+    secret: optional(env, 'JWT_SECRET') ?? (production || publicKey ? undefined : DEV_JWT_SECRET),
+    publicKey,
+    issuer: optional(env, 'JWT_ISSUER'),
+    audience: optional(env, 'JWT_AUDIENCE'),
+    userClaim: optional(env, 'JWT_USER_CLAIM') ?? 'sub',
+    roleClaim: optional(env, 'JWT_ROLE_CLAIM') ?? 'role',
+  };
+  checkAuthConfig(auth, production);
+  const users: HostUsersConfig = hostUsersFromEnv(env);
+  checkHostUsersConfig(users);
+
+  const config: Config = {
+    env: mode,
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    databaseUrl: optional(env, 'DATABASE_URL'),
+    dataDir: path.resolve(optional(env, 'DATA_DIR') ?? './.data'),
+    embeddedPostgresPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+    migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
+    logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
+    redisUrl: optional(env, 'REDIS_URL'),
+    auth,
+    users,
+    limits: {
+      maxMessageLength: integer(env, 'MAX_MESSAGE_LENGTH', DEFAULT_LIMITS.maxMessageLength, 1, 1_000_000),
+      maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', DEFAULT_LIMITS.maxUploadBytes, 1),
+      sendBurst: integer(env, 'RATE_LIMIT_SEND_BURST', DEFAULT_LIMITS.sendBurst, 1),
+      sendPerSecond: integer(env, 'RATE_LIMIT_SEND_PER_SEC', DEFAULT_LIMITS.sendPerSecond, 1),
+      maxJsonBytes: DEFAULT_LIMITS.maxJsonBytes,
+    },
+    dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
+    userCacheMs: integer(env, 'USER_CACHE_MS', 30_000, 0),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+  };
+  return Object.freeze(config);
+}

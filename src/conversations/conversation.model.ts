@@ -1,0 +1,19 @@
+import { Column, DataType, Model, Table } from 'sequelize-typescript';
+
+/**
+ * One row per unordered pair of users (participant1Id < participant2Id). The schema itself is
+ * defined by the migrations; this model mirrors it for typed reads.
+ */
+@Table({ tableName: 'conversations', underscored: true, timestamps: true })
+export class Conversation extends Model {
+  @Column({ type: DataType.INTEGER, primaryKey: true, autoIncrement: true }) declare id: number;
+  @Column({ type: DataType.INTEGER, allowNull: false, field: 'participant_1_id' }) declare participant1Id: number;
+  @Column({ type: DataType.INTEGER, allowNull: false, field: 'participant_2_id' }) declare participant2Id: number;
+  @Column({ type: DataType.BIGINT }) declare lastMessageId: string | null;
+  @Column({ type: DataType.DATE(3) }) declare lastMessageAt: Date | null;
+  @Column({ type: DataType.DATE(3), allowNull: false }) declare lastActivityAt: Date;
+  @Column({ type: DataType.INTEGER, allowNull: false, field: 'participant_1_unread' }) declare participant1Unread: number;
+  @Column({ type: DataType.INTEGER, allowNull: false, field: 'participant_2_unread' }) declare participant2Unread: number;
+  declare createdAt: Date;
+  declare updatedAt: Date;
+}

@@ -1,0 +1,58 @@
+import { toDate, toNullableDate, toNullableNumber, toNumber } from '../db/sql';
+
+/** A conversation row as plain data; participant1Id < participant2Id always. */
+export interface ConversationRecord {
+  id: number;
+  participant1Id: number;
+  participant2Id: number;
+  lastMessageId: number | null;
+  lastMessageAt: Date | null;
+  lastActivityAt: Date;
+  participant1Unread: number;
+  participant2Unread: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const FIELDS = [
+  'id', 'participant_1_id', 'participant_2_id', 'last_message_id', 'last_message_at',
+  'last_activity_at', 'participant_1_unread', 'participant_2_unread', 'created_at', 'updated_at',
+];
+
+/** The select list toConversationRecord reads, optionally qualified by a table alias. */
+export const conversationColumns = (alias?: string): string =>
+  FIELDS.map((f) => (alias ? `${alias}.${f}` : f)).join(', ');
+
+export const CONVERSATION_COLUMNS = conversationColumns();
+
+export function toConversationRecord(row: Record<string, unknown>): ConversationRecord {
+  return {
+    id: toNumber(row.id),
+    participant1Id: toNumber(row.participant_1_id),
+    participant2Id: toNumber(row.participant_2_id),
+    lastMessageId: toNullableNumber(row.last_message_id),
+    lastMessageAt: toNullableDate(row.last_message_at),
+    lastActivityAt: toDate(row.last_activity_at),
+    participant1Unread: toNumber(row.participant_1_unread),
+    participant2Unread: toNumber(row.participant_2_unread),
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+  };
+}
+
+/** The pair in its stored order. */
+export function orderedPair(a: number, b: number): [number, number] {
+  return a < b ? [a, b] : [b, a];
+}
+
+export function isParticipant(conversation: ConversationRecord, userId: number): boolean {
+  return conversation.participant1Id === userId || conversation.participant2Id === userId;
+}
+
+export function otherParticipant(conversation: ConversationRecord, userId: number): number {
+  return conversation.participant1Id === userId ? conversation.participant2Id : conversation.participant1Id;
+}
+
+export function unreadFor(conversation: ConversationRecord, userId: number): number {
+  return conversation.participant1Id === userId ? conversation.participant1Unread : conversation.participant2Unread;
+}

@@ -1,0 +1,100 @@
+import type { MessageRecord } from '../messages/message.record';
+import type { MessageRepository } from '../messages/message.repository';
+import { notFound, validationFailed } from '../shared/errors';
+import type { UserDirectory } from '../users/user.directory';
+import { decodeActivityCursor, encodeActivityCursor } from './activity-cursor';
+import { type ConversationJson, toConversationJson } from './conversation.presenter';
+import { type ConversationRecord, isParticipant, otherParticipant } from './conversation.record';
+import type { ConversationRepository } from './conversation.repository';
+
+export interface ConversationPage {
+  conversations: ConversationJson[];
+  nextCursor: string | null;
+}
+
+export interface UnreadCounts {
+  total: number;
+  conversations: { conversationId: number; unreadCount: number }[];
+}
+
+export interface ConversationServiceDeps {
+  conversations: ConversationRepository;
+  messages: MessageRepository;
+  users: UserDirectory;
+}
+
+export class ConversationService {
+  constructor(private readonly deps: ConversationServiceDeps) {}
+
+  /** The conversation if the user takes part in it; NOT_FOUND otherwise, so strangers learn nothing. */
+  async requireParticipant(userId: number, conversationId: number): Promise<ConversationRecord> {
+    const conversation = await this.deps.conversations.findById(conversationId);
+    if (!conversation || !isParticipant(conversation, userId)) throw notFound('Conversation not found');
+    return conversation;
+  }
+
+  /** Gets or creates the one conversation of the pair. */
+  async open(userId: number, participantId: number): Promise<{ conversation: ConversationJson; created: boolean }> {
+    if (participantId === userId) {
+      throw validationFailed('You cannot open a conversation with yourself', [
+        { field: 'participantId', message: 'must be another user' },
+      ]);
+    }
+    if (!(await this.deps.users.find(participantId))) throw notFound('User not found');
+    const { conversation, created } = await this.deps.conversations.findOrCreate(userId, participantId);
+    return { conversation: await this.view(userId, conversation), created };
+  }
+
+  async get(userId: number, conversationId: number): Promise<ConversationJson> {
+    return this.view(userId, await this.requireParticipant(userId, conversationId));
+  }
+
+  async list(userId: number, page: { limit: number; cursor?: string }): Promise<ConversationPage> {
+    const after = page.cursor === undefined ? undefined : decodeActivityCursor(page.cursor);
+    const rows = await this.deps.conversations.listForUser(userId, page.limit + 1, after);
+    const pageRows = rows.slice(0, page.limit);
+    const last = pageRows[pageRows.length - 1];
+    return {
+      conversations: await this.views(userId, pageRows),
+      nextCursor: rows.length > page.limit && last ? encodeActivityCursor(last) : null,
+    };
+  }
+
+  async unreadCounts(userId: number): Promise<UnreadCounts> {
+    const conversations = await this.deps.conversations.unreadForUser(userId);
+    return { total: conversations.reduce((sum, c) => sum + c.unreadCount, 0), conversations };
+  }
+
+  async view(viewerId: number, conversation: ConversationRecord, lastMessage?: MessageRecord): Promise<ConversationJson> {
+    return (await this.views(viewerId, [conversation], lastMessage ? [lastMessage] : []))[0]!;
+  }
+
+  /** Each participant's view of one conversation, keyed by user id. */
+  async viewsForBoth(conversation: ConversationRecord, lastMessage?: MessageRecord): Promise<Record<number, ConversationJson>> {
+    const known = lastMessage ? [lastMessage] : [];
+    const [first, second] = await Promise.all([
+      this.views(conversation.participant1Id, [conversation], known),
+      this.views(conversation.participant2Id, [conversation], known),
+    ]);
+    return { [conversation.participant1Id]: first[0]!, [conversation.participant2Id]: second[0]! };
+  }
+
+  /**
+   * Conversations as the viewer sees them: one query for the last messages not already at hand and
+   * one (usually cached) for the other participants, however many conversations there are.
+   */
+  async views(viewerId: number, conversations: ConversationRecord[], known: MessageRecord[] = []): Promise<ConversationJson[]> {
+    const knownById = new Map(known.map((m) => [m.id, m]));
+    const missing = conversations
+      .map((c) => c.lastMessageId)
+      .filter((id): id is number => id !== null && !knownById.has(id));
+    const [fetched, profiles] = await Promise.all([
+      this.deps.messages.findVisibleByIds(missing),
+      this.deps.users.findMany(conversations.map((c) => otherParticipant(c, viewerId))),
+    ]);
+    return conversations.map((c) => {
+      const last = c.lastMessageId === null ? undefined : (knownById.get(c.lastMessageId) ?? fetched.get(c.lastMessageId));
+      return toConversationJson(c, viewerId, profiles.get(otherParticipant(c, viewerId)), last);
+    });
+  }
+}

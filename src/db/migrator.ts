@@ -1,0 +1,48 @@
+import path from 'node:path';
+import { type QueryInterface, type Sequelize, Sequelize as SequelizeStatic } from 'sequelize';
+import { SequelizeStorage, Umzug } from 'umzug';
+import type { HostUsersConfig } from '../config';
+import { PROJECT_ROOT } from '../shared/project-root';
+
+type Kind = 'migrations' | 'seeders';
+
+interface CliMigration {
+  up(queryInterface: QueryInterface, sequelize: typeof SequelizeStatic, options: { hostUsers: HostUsersConfig }): Promise<void>;
+  down(queryInterface: QueryInterface, sequelize: typeof SequelizeStatic, options: { hostUsers: HostUsersConfig }): Promise<void>;
+}
+
+/**
+ * Runs the same CommonJS files as sequelize-cli, recording them in the same tables
+ * (SequelizeMeta, SequelizeData), so the CLI and the server agree on what has run.
+ */
+function createUmzug(sequelize: Sequelize, kind: Kind, hostUsers: HostUsersConfig): Umzug<QueryInterface> {
+  const table = kind === 'migrations' ? 'SequelizeMeta' : 'SequelizeData';
+  const options = { hostUsers };
+  return new Umzug({
+    migrations: {
+      glob: ['*.js', { cwd: path.join(PROJECT_ROOT, kind) }],
+      resolve: ({ name, path: file, context }) => {
+        const migration = require(file!) as CliMigration;
+        return {
+          name,
+          up: () => migration.up(context, SequelizeStatic, options),
+          down: () => migration.down(context, SequelizeStatic, options),
+        };
+      },
+    },
+    context: sequelize.getQueryInterface(),
+    // A distinct modelName per storage, or umzug reuses one model and mixes the two tables up.
+    storage: new SequelizeStorage({ sequelize, modelName: table, tableName: table }),
+    logger: undefined,
+  });
+}
+
+export async function migrate(sequelize: Sequelize, hostUsers: HostUsersConfig): Promise<string[]> {
+  const done = await createUmzug(sequelize, 'migrations', hostUsers).up();
+  return done.map((m) => m.name);
+}
+
+export async function seed(sequelize: Sequelize, hostUsers: HostUsersConfig): Promise<string[]> {
+  const done = await createUmzug(sequelize, 'seeders', hostUsers).up();
+  return done.map((m) => m.name);
+}

@@ -1,0 +1,31 @@
+import type { ConversationJson } from '../conversations/conversation.presenter';
+import type { MessageJson } from '../messages/message.presenter';
+
+/**
+ * What the services announce after a write has committed. The realtime gateway implements it
+ * with Socket.IO rooms; the services never see `io`. Every door (REST or socket) triggers the
+ * same announcements because the services make them.
+ */
+export interface ChatNotifier {
+  messageSent(event: {
+    message: MessageJson;
+    /** The conversation as each participant sees it (unread counts differ). */
+    views: Record<number, ConversationJson>;
+  }): void;
+  messagesRead(event: {
+    conversationId: number;
+    readerId: number;
+    senderId: number;
+    upToMessageId: number;
+    readAt: string;
+    count: number;
+  }): void;
+  messageDeleted(event: { messageId: number; conversationId: number; participantIds: [number, number] }): void;
+}
+
+/** Used when nothing listens (REST-only deployments, tests of the service layer). */
+export const silentNotifier: ChatNotifier = {
+  messageSent: () => undefined,
+  messagesRead: () => undefined,
+  messageDeleted: () => undefined,
+};

@@ -1,0 +1,5 @@
+/** The package's face for hosts: build Duet over your database and mount its router. */
+export { createChat, type Chat, type ChatOptions, type ChatServices } from './chat';
+export type { ChatNotifier } from './events/chat-notifier';
+export { AppError, type ErrorCode } from './shared/errors';
+export { loadConfig, type Config } from './config';

@@ -1,0 +1,91 @@
+import http from 'node:http';
+import { createApp } from './app';
+import { createChat } from './chat';
+import { ConfigError, loadConfig } from './config';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded';
+import { seed } from './db/migrator';
+import { createLogger } from './shared/logger';
+
+/** Standalone Duet: config → database (embedded unless DATABASE_URL) → migrate → listen; stops cleanly. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Duet: configuration error: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.embeddedPostgresPort,
+      database: 'duet',
+      persistent: true,
+    });
+    databaseUrl = embedded.url;
+    logger.info('embedded PostgreSQL started', { dataDir: config.dataDir, port: config.embeddedPostgresPort });
+  }
+
+  const chat = await createChat({
+    databaseUrl,
+    auth: config.auth,
+    users: config.users,
+    limits: config.limits,
+    logger,
+    migrate: config.migrateOnStart,
+    production: config.env === 'production',
+    userCacheMs: config.userCacheMs,
+    dbPoolMax: config.dbPoolMax,
+  });
+  if (embedded) {
+    const seeded = await seed(chat.sequelize, config.users);
+    if (seeded.length) logger.info('demo users seeded', { seeders: seeded });
+  }
+
+  const server = http.createServer(createApp(chat));
+  await new Promise<void>((resolve) => server.listen(config.port, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info('Duet listening', { port, embeddedDatabase: Boolean(embedded) });
+  if (embedded) {
+    process.stdout.write(
+      `\nDuet is up on http://localhost:${port} (embedded PostgreSQL, data in ${config.dataDir}).\n` +
+        `Get a demo token for user 1 with:  npm run token -- 1\n\n`,
+    );
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const force = setTimeout(() => {
+      logger.warn('shutdown timed out; closing open connections');
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    // Stop accepting, let in-flight requests finish, then release the pool and the database.
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await chat.close();
+    if (embedded) await embedded.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Duet failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+import { Column, DataType, Model, Table } from 'sequelize-typescript';
+
+/**
+ * A message; soft-deleted through deletedAt (paranoid). Only the admin module may read with
+ * `paranoid: false`. The schema is defined by the migrations; this model mirrors it.
+ */
+@Table({ tableName: 'messages', underscored: true, timestamps: true, paranoid: true })
+export class Message extends Model {
+  @Column({ type: DataType.BIGINT, primaryKey: true, autoIncrement: true }) declare id: string;
+  @Column({ type: DataType.INTEGER, allowNull: false }) declare conversationId: number;
+  @Column({ type: DataType.INTEGER, allowNull: false }) declare senderId: number;
+  @Column({ type: DataType.INTEGER, allowNull: false }) declare receiverId: number;
+  @Column({ type: DataType.TEXT, allowNull: false }) declare content: string;
+  @Column({ type: DataType.STRING(100) }) declare clientMessageId: string | null;
+  @Column({ type: DataType.BOOLEAN, allowNull: false }) declare isRead: boolean;
+  @Column({ type: DataType.DATE(3) }) declare readAt: Date | null;
+  @Column({ type: DataType.DATE(3) }) declare deliveredAt: Date | null;
+  @Column({ type: DataType.INTEGER }) declare deletedBy: number | null;
+  declare createdAt: Date;
+  declare updatedAt: Date;
+  declare deletedAt: Date | null;
+}

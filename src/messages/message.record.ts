@@ -1,0 +1,47 @@
+import { toDate, toNullableDate, toNumber } from '../db/sql';
+
+/** A message as the repositories return it: plain data, no ORM instance. */
+export interface MessageRecord {
+  id: number;
+  conversationId: number;
+  senderId: number;
+  receiverId: number;
+  content: string;
+  clientMessageId: string | null;
+  isRead: boolean;
+  readAt: Date | null;
+  deliveredAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+  deletedBy: number | null;
+}
+
+/** The columns every message query selects, in the shape toMessageRecord reads. */
+const FIELDS = [
+  'id', 'conversation_id', 'sender_id', 'receiver_id', 'content', 'client_message_id', 'is_read',
+  'read_at', 'delivered_at', 'created_at', 'updated_at', 'deleted_at', 'deleted_by',
+];
+
+/** The select list toMessageRecord reads, optionally qualified by a table alias. */
+export const messageColumns = (alias?: string): string => FIELDS.map((f) => (alias ? `${alias}.${f}` : f)).join(', ');
+
+export const MESSAGE_COLUMNS = messageColumns();
+
+export function toMessageRecord(row: Record<string, unknown>): MessageRecord {
+  return {
+    id: toNumber(row.id),
+    conversationId: toNumber(row.conversation_id),
+    senderId: toNumber(row.sender_id),
+    receiverId: toNumber(row.receiver_id),
+    content: String(row.content ?? ''),
+    clientMessageId: (row.client_message_id as string | null) ?? null,
+    isRead: Boolean(row.is_read),
+    readAt: toNullableDate(row.read_at),
+    deliveredAt: toNullableDate(row.delivered_at),
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+    deletedAt: toNullableDate(row.deleted_at),
+    deletedBy: row.deleted_by === null || row.deleted_by === undefined ? null : toNumber(row.deleted_by),
+  };
+}

@@ -1,0 +1,157 @@
+import type { Transaction } from 'sequelize';
+import { Sql } from '../db/sql';
+import { MESSAGE_COLUMNS, type MessageRecord, toMessageRecord } from './message.record';
+
+export interface NewMessage {
+  conversationId: number;
+  senderId: number;
+  receiverId: number;
+  content: string;
+  clientMessageId: string | null;
+}
+
+export interface HistoryPage {
+  messages: MessageRecord[];
+  hasMore: boolean;
+}
+
+export interface MarkResult {
+  count: number;
+  upToMessageId: number | null;
+  at: Date;
+}
+
+/**
+ * Messages visible to users. Every query here excludes soft-deleted rows; reading deleted
+ * content is the admin module's job, through its own repository method.
+ */
+export class MessageRepository {
+  constructor(private readonly sql: Sql) {}
+
+  async findVisible(id: number, transaction?: Transaction): Promise<MessageRecord | undefined> {
+    const row = await this.sql.row(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1 AND deleted_at IS NULL`, [id], transaction);
+    return row && toMessageRecord(row);
+  }
+
+  async findVisibleByIds(ids: readonly number[]): Promise<Map<number, MessageRecord>> {
+    if (!ids.length) return new Map();
+    const rows = await this.sql.rows(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`,
+      [ids],
+    );
+    return new Map(rows.map((row) => [Number(row.id), toMessageRecord(row)]));
+  }
+
+  /**
+   * The message a sender stored under a clientMessageId, deleted or not: retries must find it
+   * (the unique index covers deleted rows too). The caller decides what a deleted match means.
+   */
+  async findByClientMessageId(senderId: number, clientMessageId: string, transaction?: Transaction): Promise<MessageRecord | undefined> {
+    const row = await this.sql.row(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_message_id = $2`,
+      [senderId, clientMessageId],
+      transaction,
+    );
+    return row && toMessageRecord(row);
+  }
+
+  /**
+   * Inserts unless the sender already used this clientMessageId (then undefined). The caller
+   * holds the conversation's row lock, which is what keeps ids in commit order per conversation.
+   */
+  async insert(message: NewMessage, transaction: Transaction): Promise<MessageRecord | undefined> {
+    const row = await this.sql.row(
+      `INSERT INTO messages (conversation_id, sender_id, receiver_id, content, client_message_id)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+       RETURNING ${MESSAGE_COLUMNS}`,
+      [message.conversationId, message.senderId, message.receiverId, message.content, message.clientMessageId],
+      transaction,
+    );
+    return row && toMessageRecord(row);
+  }
+
+  /** A page of history, oldest first. `before` pages back; `after` catches up; neither: the newest. */
+  async history(conversationId: number, limit: number, cursor: { before?: number; after?: number }): Promise<HistoryPage> {
+    const newestFirst = cursor.after === undefined;
+    const bind: unknown[] = [conversationId, limit + 1];
+    let bound = '';
+    if (cursor.before !== undefined) {
+      bind.push(cursor.before);
+      bound = 'AND id < $3';
+    } else if (cursor.after !== undefined) {
+      bind.push(cursor.after);
+      bound = 'AND id > $3';
+    }
+    const rows = await this.sql.rows(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages
+        WHERE conversation_id = $1 AND deleted_at IS NULL ${bound}
+        ORDER BY id ${newestFirst ? 'DESC' : 'ASC'} LIMIT $2`,
+      bind,
+    );
+    const hasMore = rows.length > limit;
+    const messages = rows.slice(0, limit).map(toMessageRecord);
+    if (newestFirst) messages.reverse();
+    return { messages, hasMore };
+  }
+
+  /**
+   * Marks what `receiverId` got in the conversation (up to an id) as read, and as delivered where
+   * it was not yet, and takes the same number off their unread counter: one statement, so the
+   * counter and the rows never disagree.
+   */
+  async markRead(conversationId: number, receiverId: number, upToMessageId: number | undefined): Promise<MarkResult> {
+    const row = await this.sql.row<{ count: number; up_to: string | null; at: Date }>(
+      `WITH marked AS (
+         UPDATE messages
+            SET is_read = true, read_at = now(), delivered_at = COALESCE(delivered_at, now()), updated_at = now()
+          WHERE conversation_id = $1 AND receiver_id = $2 AND NOT is_read AND deleted_at IS NULL
+            AND ($3::bigint IS NULL OR id <= $3::bigint)
+          RETURNING id
+       ), total AS (SELECT count(*)::int AS count, max(id) AS up_to FROM marked),
+       counter AS (
+         UPDATE conversations
+            SET participant_1_unread = participant_1_unread - CASE WHEN participant_1_id = $2 THEN total.count ELSE 0 END,
+                participant_2_unread = participant_2_unread - CASE WHEN participant_2_id = $2 THEN total.count ELSE 0 END
+           FROM total
+          WHERE id = $1 AND total.count > 0
+       )
+       SELECT total.count, total.up_to, now()::timestamptz(3) AS at FROM total`,
+      [conversationId, receiverId, upToMessageId ?? null],
+    );
+    return { count: Number(row!.count), upToMessageId: row!.up_to === null ? null : Number(row!.up_to), at: new Date(row!.at) };
+  }
+
+  /** Soft-deletes a visible message; returns the row as it was, or undefined if it was already gone. */
+  async softDelete(id: number, deletedBy: number, transaction: Transaction): Promise<MessageRecord | undefined> {
+    const row = await this.sql.row(
+      `UPDATE messages SET deleted_at = now(), deleted_by = $2
+        WHERE id = $1 AND deleted_at IS NULL
+        RETURNING ${MESSAGE_COLUMNS}`,
+      [id, deletedBy],
+      transaction,
+    );
+    return row && toMessageRecord(row);
+  }
+
+  /**
+   * Full-text search over messages the user sent or received, newest first. The GIN index finds
+   * the matches; the participant filter keeps other users' messages out.
+   */
+  async search(userId: number, query: string, limit: number, conversationId?: number): Promise<MessageRecord[]> {
+    const bind: unknown[] = [userId, query, limit];
+    let scope = '';
+    if (conversationId !== undefined) {
+      bind.push(conversationId);
+      scope = 'AND conversation_id = $4';
+    }
+    const rows = await this.sql.rows(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages
+        WHERE search_vector @@ websearch_to_tsquery('simple', $2)
+          AND deleted_at IS NULL AND (sender_id = $1 OR receiver_id = $1) ${scope}
+        ORDER BY id DESC LIMIT $3`,
+      bind,
+    );
+    return rows.map(toMessageRecord);
+  }
+}

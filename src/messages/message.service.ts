@@ -1,0 +1,180 @@
+import type { ConversationJson } from '../conversations/conversation.presenter';
+import { isParticipant, otherParticipant } from '../conversations/conversation.record';
+import type { ConversationRepository } from '../conversations/conversation.repository';
+import type { ConversationService } from '../conversations/conversation.service';
+import type { Sql } from '../db/sql';
+import type { ChatNotifier } from '../events/chat-notifier';
+import { AppError, notFound, validationFailed } from '../shared/errors';
+import type { UserDirectory } from '../users/user.directory';
+import { checkContent, checkNotSelf } from './message-rules';
+import { type MessageJson, toMessageJson } from './message.presenter';
+import type { MessageRecord } from './message.record';
+import type { MessageRepository } from './message.repository';
+import type { SendRateLimiter } from './send-rate-limiter';
+
+export interface SendInput {
+  senderId: number;
+  /** One of receiverId or conversationId names the other side. */
+  receiverId?: number;
+  conversationId?: number;
+  content?: string;
+  clientMessageId?: string;
+}
+
+export interface SendResult {
+  message: MessageJson;
+  conversation: ConversationJson;
+  /** false: a retry of a stored clientMessageId; nothing was written. */
+  created: boolean;
+}
+
+export interface HistoryQuery {
+  limit: number;
+  before?: number;
+  after?: number;
+}
+
+export interface MessageServiceDeps {
+  sql: Sql;
+  conversations: ConversationRepository;
+  messages: MessageRepository;
+  conversationService: ConversationService;
+  users: UserDirectory;
+  rateLimiter: SendRateLimiter;
+  notifier: ChatNotifier;
+  maxMessageLength: number;
+}
+
+export class MessageService {
+  constructor(private readonly deps: MessageServiceDeps) {}
+
+  /**
+   * Stores a message and announces it. The message is returned (and acked) only after its
+   * transaction has committed. A clientMessageId already used by the sender returns the stored
+   * message and writes nothing, even when two retries race (the unique index decides).
+   */
+  async send(input: SendInput): Promise<SendResult> {
+    const { senderId } = input;
+    this.deps.rateLimiter.take(senderId);
+    const content = checkContent(input.content, false, this.deps.maxMessageLength);
+    const receiverId = await this.resolveReceiver(input);
+
+    if (input.clientMessageId !== undefined) {
+      const stored = await this.deps.messages.findByClientMessageId(senderId, input.clientMessageId);
+      if (stored) return this.replay(stored, receiverId, content);
+    }
+
+    const written = await this.deps.sql.transaction(async (transaction) => {
+      // The conversation's row lock is held from before the id is drawn until commit, so ids within
+      // a conversation become visible in increasing order: a client catching up with after=<id>
+      // can never skip a message that commits later with a smaller id.
+      const conversation = await this.deps.conversations.lockPair(senderId, receiverId, transaction);
+      const message = await this.deps.messages.insert(
+        { conversationId: conversation.id, senderId, receiverId, content, clientMessageId: input.clientMessageId ?? null },
+        transaction,
+      );
+      if (!message) return undefined;
+      const updated = await this.deps.conversations.recordNewMessage(conversation.id, message, transaction);
+      return { message, conversation: updated };
+    });
+    if (!written) {
+      // A concurrent retry with the same clientMessageId committed first.
+      const stored = await this.deps.messages.findByClientMessageId(senderId, input.clientMessageId!);
+      return this.replay(stored!, receiverId, content);
+    }
+
+    const views = await this.deps.conversationService.viewsForBoth(written.conversation, written.message);
+    const message = toMessageJson(written.message);
+    this.deps.notifier.messageSent({ message, views });
+    return { message, conversation: views[senderId]!, created: true };
+  }
+
+  async history(userId: number, conversationId: number, query: HistoryQuery): Promise<{ messages: MessageJson[]; hasMore: boolean }> {
+    if (query.before !== undefined && query.after !== undefined) {
+      throw validationFailed('Use before or after, not both', [{ field: 'before', location: 'query', message: 'not with after' }]);
+    }
+    await this.deps.conversationService.requireParticipant(userId, conversationId);
+    const page = await this.deps.messages.history(conversationId, query.limit, query);
+    return { messages: page.messages.map(toMessageJson), hasMore: page.hasMore };
+  }
+
+  /** Marks what the user received in the conversation (up to an id) as read. Idempotent. */
+  async markRead(userId: number, conversationId: number, upToMessageId?: number): Promise<{ conversationId: number; readAt: string; count: number }> {
+    const conversation = await this.deps.conversationService.requireParticipant(userId, conversationId);
+    const marked = await this.deps.messages.markRead(conversationId, userId, upToMessageId);
+    const readAt = marked.at.toISOString();
+    if (marked.count > 0 && marked.upToMessageId !== null) {
+      this.deps.notifier.messagesRead({
+        conversationId,
+        readerId: userId,
+        senderId: otherParticipant(conversation, userId),
+        upToMessageId: marked.upToMessageId,
+        readAt,
+        count: marked.count,
+      });
+    }
+    return { conversationId, readAt, count: marked.count };
+  }
+
+  /** Soft delete by the sender. lastMessage falls back and the receiver's unread count drops. */
+  async delete(userId: number, messageId: number): Promise<void> {
+    const message = await this.deps.messages.findVisible(messageId);
+    if (!message || (message.senderId !== userId && message.receiverId !== userId)) throw notFound('Message not found');
+    if (message.senderId !== userId) throw new AppError('FORBIDDEN', 'Only the sender can delete a message');
+
+    const conversation = await this.deps.sql.transaction(async (transaction) => {
+      // Locked like a send, so the fallback lastMessage cannot race a new message.
+      await this.deps.conversations.lockById(message.conversationId, transaction);
+      const removed = await this.deps.messages.softDelete(messageId, userId, transaction);
+      if (!removed) throw notFound('Message not found');
+      return this.deps.conversations.refreshAfterRemoval(
+        removed.conversationId,
+        { userId: removed.receiverId, delta: removed.isRead ? 0 : -1 },
+        transaction,
+      );
+    });
+    this.deps.notifier.messageDeleted({
+      messageId,
+      conversationId: conversation.id,
+      participantIds: [conversation.participant1Id, conversation.participant2Id],
+    });
+  }
+
+  async search(userId: number, query: { q: string; conversationId?: number; limit: number }): Promise<{ messages: MessageJson[] }> {
+    if (query.q.trim() === '') throw validationFailed('q must not be blank', [{ field: 'q', location: 'query', message: 'must not be blank' }]);
+    if (query.conversationId !== undefined) await this.deps.conversationService.requireParticipant(userId, query.conversationId);
+    const found = await this.deps.messages.search(userId, query.q, query.limit, query.conversationId);
+    return { messages: found.map(toMessageJson) };
+  }
+
+  private async resolveReceiver(input: SendInput): Promise<number> {
+    if (input.conversationId !== undefined) {
+      if (input.receiverId !== undefined) {
+        throw validationFailed('Give receiverId or conversationId, not both', [{ field: 'conversationId', message: 'not with receiverId' }]);
+      }
+      const conversation = await this.deps.conversationService.requireParticipant(input.senderId, input.conversationId);
+      return otherParticipant(conversation, input.senderId);
+    }
+    if (input.receiverId === undefined) {
+      throw validationFailed('receiverId is required', [{ field: 'receiverId', message: 'is required' }]);
+    }
+    checkNotSelf(input.senderId, input.receiverId);
+    if (!(await this.deps.users.find(input.receiverId))) throw notFound('User not found');
+    return input.receiverId;
+  }
+
+  /** The answer to a retry: the stored message, if the retry really is the same message. */
+  private async replay(stored: MessageRecord, receiverId: number, content: string): Promise<SendResult> {
+    if (stored.deletedAt) throw new AppError('CONFLICT', 'This clientMessageId belongs to a message that was deleted');
+    if (stored.receiverId !== receiverId || stored.content !== content) {
+      throw new AppError('CONFLICT', 'This clientMessageId was already used for a different message');
+    }
+    const conversation = await this.deps.conversations.findById(stored.conversationId);
+    if (!conversation || !isParticipant(conversation, stored.senderId)) throw notFound('Conversation not found');
+    return {
+      message: toMessageJson(stored),
+      conversation: await this.deps.conversationService.view(stored.senderId, conversation),
+      created: false,
+    };
+  }
+}

@@ -1,0 +1,80 @@
+import { Op } from 'sequelize';
+import type { UserAttributes, UserModel } from './user.model';
+
+export type UserProfile = UserAttributes;
+
+interface CacheEntry {
+  profile: UserProfile;
+  expiresAt: number;
+}
+
+const MAX_CACHED_USERS = 50_000;
+
+/**
+ * Looks users up in the host's table, with a short cache: every authenticated request and every
+ * send asks "does this user exist", and the host table changes rarely. Unknown ids are not cached,
+ * so a user the host has just created is usable at once. Concurrent misses for one id share a query.
+ */
+export class UserDirectory {
+  private readonly cache = new Map<number, CacheEntry>();
+  private readonly inFlight = new Map<number, Promise<UserProfile | null>>();
+
+  constructor(
+    private readonly users: UserModel,
+    private readonly cacheMs: number,
+  ) {}
+
+  async find(id: number): Promise<UserProfile | null> {
+    const cached = this.fromCache(id);
+    if (cached) return cached;
+    let pending = this.inFlight.get(id);
+    if (!pending) {
+      pending = this.load([id])
+        .then((found) => found.get(id) ?? null)
+        .finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, pending);
+    }
+    return pending;
+  }
+
+  /** Profiles for many ids in one query; ids with no user are absent from the map. */
+  async findMany(ids: readonly number[]): Promise<Map<number, UserProfile>> {
+    const result = new Map<number, UserProfile>();
+    const missing: number[] = [];
+    for (const id of new Set(ids)) {
+      const cached = this.fromCache(id);
+      if (cached) result.set(id, cached);
+      else missing.push(id);
+    }
+    if (missing.length) for (const [id, profile] of await this.load(missing)) result.set(id, profile);
+    return result;
+  }
+
+  private fromCache(id: number): UserProfile | undefined {
+    const entry = this.cache.get(id);
+    if (!entry) return undefined;
+    if (entry.expiresAt > Date.now()) return entry.profile;
+    this.cache.delete(id);
+    return undefined;
+  }
+
+  private async load(ids: number[]): Promise<Map<number, UserProfile>> {
+    const rows = await this.users.findAll({ where: { id: { [Op.in]: ids } }, raw: true });
+    const found = new Map<number, UserProfile>();
+    for (const row of rows as unknown as UserAttributes[]) {
+      const profile: UserProfile = { id: Number(row.id), name: row.name ?? null, avatarUrl: row.avatarUrl ?? null };
+      found.set(profile.id, profile);
+      this.remember(profile);
+    }
+    return found;
+  }
+
+  private remember(profile: UserProfile): void {
+    if (this.cacheMs <= 0) return;
+    if (this.cache.size >= MAX_CACHED_USERS) {
+      const oldest = this.cache.keys().next();
+      if (!oldest.done) this.cache.delete(oldest.value);
+    }
+    this.cache.set(profile.id, { profile, expiresAt: Date.now() + this.cacheMs });
+  }
+}
