@@ -1,0 +1,62 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import jwt from 'jsonwebtoken';
+import request from 'supertest';
+import { createApp } from '../../src/app';
+import { createChat, type Chat, type ChatOptions } from '../../src/chat';
+import { createLogger } from '../../src/shared/logger';
+
+export const TEST_JWT_SECRET = 'duet-test-secret-that-is-long-enough-0123456789';
+
+export interface TestApp {
+  chat: Chat;
+  app: Express;
+  /** A real HTTP server on an ephemeral port (for socket clients); supertest can use `app` directly. */
+  server: http.Server;
+  baseUrl: string;
+  api: () => ReturnType<typeof request>;
+  close(): Promise<void>;
+}
+
+/** A full Duet over the test database, listening on port 0. */
+export async function startTestApp(overrides: Partial<ChatOptions> = {}): Promise<TestApp> {
+  const chat = await createChat({
+    databaseUrl: process.env.DATABASE_URL!,
+    auth: { secret: TEST_JWT_SECRET },
+    logger: createLogger('error', true),
+    migrate: false,
+    userCacheMs: 0,
+    processMetrics: false,
+    ...overrides,
+  });
+  const app = createApp(chat);
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    chat,
+    app,
+    server,
+    baseUrl: `http://127.0.0.1:${port}`,
+    api: () => request(server),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await chat.close();
+    },
+  };
+}
+
+/** A host-style token: HS256, user id in `sub` (as a string, like most issuers). */
+export function tokenFor(userId: number, options: { admin?: boolean; secret?: string; claims?: object; expiresIn?: number } = {}): string {
+  return jwt.sign(
+    { sub: String(userId), ...(options.admin ? { role: 'admin' } : {}), ...options.claims },
+    options.secret ?? TEST_JWT_SECRET,
+    { algorithm: 'HS256', expiresIn: options.expiresIn ?? 3600 },
+  );
+}
+
+export const bearer = (userId: number, options?: Parameters<typeof tokenFor>[1]) => ({
+  Authorization: `Bearer ${tokenFor(userId, options)}`,
+});
