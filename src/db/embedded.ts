@@ -32,6 +32,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     .default;
   const databaseDir = path.join(options.dataDir, 'pg');
   fs.mkdirSync(options.dataDir, { recursive: true });
+  // When we run as root, postgres runs as the `postgres` user and must be able to enter the directory.
+  if (process.getuid?.() === 0) fs.chmodSync(options.dataDir, 0o755);
   const output: string[] = [];
   const pg = new EmbeddedPostgres({
     databaseDir,
