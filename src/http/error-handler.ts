@@ -2,14 +2,21 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, errorBody, toAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 
-/** body-parser's failures, turned into the contract's codes. */
-function fromBodyParser(err: unknown): AppError | undefined {
-  const type = (err as { type?: string } | null)?.type;
+/**
+ * Failures of the HTTP layer (body-parser, Express's router), turned into the contract's codes.
+ * They carry a 4xx status: the request itself is malformed, so none of them is a 500.
+ */
+function fromHttpLayer(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return undefined;
+  const { type, status } = (err ?? {}) as { type?: string; status?: unknown };
   if (type === 'entity.parse.failed') return new AppError('VALIDATION_FAILED', 'The request body is not valid JSON');
-  if (type === 'entity.too.large') return new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large');
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+  if (type === 'entity.too.large' || status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported' || status === 415) {
     return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported body encoding');
   }
+  // Others: a body that does not decompress or is shorter than its Content-Length, a path that is
+  // not valid percent-encoding.
+  if (typeof status === 'number' && status >= 400 && status < 500) return new AppError('VALIDATION_FAILED', 'The request is malformed');
   return undefined;
 }
 
@@ -20,7 +27,7 @@ function fromBodyParser(err: unknown): AppError | undefined {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) return next(err);
-    const appError = fromBodyParser(err) ?? toAppError(err);
+    const appError = fromHttpLayer(err) ?? toAppError(err);
     if (appError.code === 'INTERNAL' || appError.code === 'UNAVAILABLE') {
       logger.error('request failed', { method: req.method, path: req.path, err: err instanceof Error ? err.stack : String(err) });
     }

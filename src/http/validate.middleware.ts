@@ -16,12 +16,17 @@ export function validate(schemas: RouteSchemas): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const input: Record<string, unknown> = {};
     if (schemas.params) Object.assign(input, await validateInput(schemas.params, { ...req.params }, 'params'));
-    if (schemas.query) Object.assign(input, await validateInput(schemas.query, { ...(req.query as object) }, 'query'));
+    if (schemas.query) Object.assign(input, await validateInput(schemas.query, withoutEmptyValues(req.query), 'query'));
     // A request with no body at all counts as an empty object; a non-object JSON body does not.
     if (schemas.body) Object.assign(input, await validateInput(schemas.body, req.body ?? {}, 'body'));
     res.locals.input = input;
     next();
   };
+}
+
+/** `?cursor=&before=` means "no cursor": an empty query value counts as absent. */
+function withoutEmptyValues(query: Request['query']): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== ''));
 }
 
 /** The validated input of the current request. */

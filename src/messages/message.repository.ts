@@ -60,9 +60,12 @@ export class MessageRepository {
    * holds the conversation's row lock, which is what keeps ids in commit order per conversation.
    */
   async insert(message: NewMessage, transaction: Transaction): Promise<MessageRecord | undefined> {
+    // Stamped with the clock when the row is written, under the caller's lock, not with now() (the
+    // transaction's start, taken before it waited for the lock): created_at then grows with the id
+    // within a conversation, and lastMessageAt is the newest message's time.
     const row = await this.sql.row(
-      `INSERT INTO messages (conversation_id, sender_id, receiver_id, content, client_message_id)
-       VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO messages (conversation_id, sender_id, receiver_id, content, client_message_id, created_at, updated_at)
+       SELECT $1, $2, $3, $4, $5, stamp.at, stamp.at FROM (SELECT clock_timestamp() AS at) AS stamp
        ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
        RETURNING ${MESSAGE_COLUMNS}`,
       [message.conversationId, message.senderId, message.receiverId, message.content, message.clientMessageId],
@@ -100,7 +103,12 @@ export class MessageRepository {
    * it was not yet, and takes the same number off their unread counter: one statement, so the
    * counter and the rows never disagree.
    */
-  async markRead(conversationId: number, receiverId: number, upToMessageId: number | undefined): Promise<MarkResult> {
+  async markRead(
+    conversationId: number,
+    receiverId: number,
+    upToMessageId: number | undefined,
+    transaction?: Transaction,
+  ): Promise<MarkResult> {
     const row = await this.sql.row<{ count: number; up_to: string | null; at: Date }>(
       `WITH marked AS (
          UPDATE messages
@@ -118,6 +126,7 @@ export class MessageRepository {
        )
        SELECT total.count, total.up_to, now()::timestamptz(3) AS at FROM total`,
       [conversationId, receiverId, upToMessageId ?? null],
+      transaction,
     );
     return { count: Number(row!.count), upToMessageId: row!.up_to === null ? null : Number(row!.up_to), at: new Date(row!.at) };
   }

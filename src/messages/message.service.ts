@@ -101,7 +101,12 @@ export class MessageService {
   /** Marks what the user received in the conversation (up to an id) as read. Idempotent. */
   async markRead(userId: number, conversationId: number, upToMessageId?: number): Promise<{ conversationId: number; readAt: string; count: number }> {
     const conversation = await this.deps.conversationService.requireParticipant(userId, conversationId);
-    const marked = await this.deps.messages.markRead(conversationId, userId, upToMessageId);
+    const marked = await this.deps.sql.transaction(async (transaction) => {
+      // The conversation's row first, like send and delete: taking the message rows first and the
+      // counter after would deadlock against a delete, which locks in that order.
+      await this.deps.conversations.lockById(conversationId, transaction);
+      return this.deps.messages.markRead(conversationId, userId, upToMessageId, transaction);
+    });
     const readAt = marked.at.toISOString();
     if (marked.count > 0 && marked.upToMessageId !== null) {
       this.deps.notifier.messagesRead({
