@@ -7,4 +7,5 @@ module.exports = {
   globalSetup: '<rootDir>/tests/global-setup.ts',
   globalTeardown: '<rootDir>/tests/global-teardown.ts',
   testTimeout: 20000,
+  reporters: ['default', '<rootDir>/tests/summary-reporter.js'],
 };
