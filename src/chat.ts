@@ -21,6 +21,9 @@ import { MessageRepository } from './messages/message.repository';
 import { MessageService } from './messages/message.service';
 import { SendRateLimiter } from './messages/send-rate-limiter';
 import { type ChatMetrics, createMetrics } from './ops/metrics';
+import { createRealtime, DEFAULT_REALTIME_OPTIONS, type Realtime, type RealtimeOptions } from './realtime/realtime';
+import type { ChatServer } from './realtime/socket-notifier';
+import type http from 'node:http';
 import { createLogger, type Logger } from './shared/logger';
 import { UserDirectory } from './users/user.directory';
 import { defineUserModel } from './users/user.model';
@@ -42,6 +45,8 @@ export interface ChatOptions {
   dbPoolMax?: number;
   /** Node process metrics in the registry (default true; a host with its own may turn them off). */
   processMetrics?: boolean;
+  /** Socket.IO gateway settings (typing expiry, presence grace, recovery window, payload size). */
+  realtime?: Partial<RealtimeOptions>;
 }
 
 export interface ChatServices {
@@ -58,8 +63,11 @@ export interface Chat {
   metrics: ChatMetrics;
   sequelize: Sequelize;
   logger: Logger;
-  /** Where the realtime gateway plugs in: services announce writes through this. */
-  setNotifier(notifier: ChatNotifier): void;
+  /**
+   * Starts the Socket.IO gateway on the host's HTTP server (or on the host's own Socket.IO Server,
+   * which should enable connectionStateRecovery with skipMiddlewares: false). Once per chat.
+   */
+  attach(target: http.Server | ChatServer): Realtime;
   /** true when the database answers. */
   isReady(): Promise<boolean>;
   close(): Promise<void>;
@@ -89,14 +97,16 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   const messageRepository = new MessageRepository(sql);
   const metrics = createMetrics(sequelize, { defaultMetrics: options.processMetrics ?? true });
 
-  // The services hold this object; setNotifier swaps what it forwards to.
+  // The services hold this object; attach() points it at the socket gateway.
   let target: ChatNotifier = silentNotifier;
+  let realtime: Realtime | undefined;
   const notifier: ChatNotifier = {
     messageSent: (event) => {
       metrics.messagesSent.inc();
       target.messageSent(event);
     },
     messagesRead: (event) => target.messagesRead(event),
+    messagesDelivered: (event) => target.messagesDelivered(event),
     messageDeleted: (event) => target.messageDeleted(event),
   };
 
@@ -120,8 +130,15 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     metrics,
     sequelize,
     logger,
-    setNotifier: (next) => {
-      target = next;
+    attach: (server) => {
+      if (realtime) throw new Error('createChat: attach() was already called');
+      realtime = createRealtime(
+        server,
+        { sql, verifier, conversations, conversationRepository, messages, logger },
+        { ...DEFAULT_REALTIME_OPTIONS, ...options.realtime },
+      );
+      target = realtime.notifier;
+      return realtime;
     },
     isReady: async () => {
       try {
@@ -132,6 +149,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       }
     },
     close: async () => {
+      await realtime?.close();
       if (ownsDatabase) await sequelize.close();
     },
   };

@@ -50,6 +50,7 @@ async function main(): Promise<void> {
   }
 
   const server = http.createServer(createApp(chat));
+  const realtime = chat.attach(server);
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -72,10 +73,10 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     force.unref();
     // Stop accepting, let in-flight requests finish, then release the pool and the database.
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+    const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await realtime.close();
+    await httpClosed;
     await chat.close();
     if (embedded) await embedded.stop();
     logger.info('stopped');

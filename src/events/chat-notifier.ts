@@ -20,6 +20,14 @@ export interface ChatNotifier {
     readAt: string;
     count: number;
   }): void;
+  messagesDelivered(event: {
+    conversationId: number;
+    receiverId: number;
+    senderId: number;
+    upToMessageId: number;
+    deliveredAt: string;
+    count: number;
+  }): void;
   messageDeleted(event: { messageId: number; conversationId: number; participantIds: [number, number] }): void;
 }
 
@@ -27,5 +35,6 @@ export interface ChatNotifier {
 export const silentNotifier: ChatNotifier = {
   messageSent: () => undefined,
   messagesRead: () => undefined,
+  messagesDelivered: () => undefined,
   messageDeleted: () => undefined,
 };

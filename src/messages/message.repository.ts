@@ -131,6 +131,23 @@ export class MessageRepository {
     return { count: Number(row!.count), upToMessageId: row!.up_to === null ? null : Number(row!.up_to), at: new Date(row!.at) };
   }
 
+  /**
+   * Records that the receiver's device has the messages up to an id. Only rows not yet delivered
+   * change, so a repeated confirmation counts 0.
+   */
+  async markDelivered(conversationId: number, receiverId: number, upToMessageId: number): Promise<MarkResult> {
+    const row = await this.sql.row<{ count: number; up_to: string | null; at: Date }>(
+      `WITH marked AS (
+         UPDATE messages SET delivered_at = now(), updated_at = now()
+          WHERE conversation_id = $1 AND receiver_id = $2 AND delivered_at IS NULL AND deleted_at IS NULL AND id <= $3
+          RETURNING id
+       )
+       SELECT count(*)::int AS count, max(id) AS up_to, now()::timestamptz(3) AS at FROM marked`,
+      [conversationId, receiverId, upToMessageId],
+    );
+    return { count: Number(row!.count), upToMessageId: row!.up_to === null ? null : Number(row!.up_to), at: new Date(row!.at) };
+  }
+
   /** Soft-deletes a visible message; returns the row as it was, or undefined if it was already gone. */
   async softDelete(id: number, deletedBy: number, transaction: Transaction): Promise<MessageRecord | undefined> {
     const row = await this.sql.row(

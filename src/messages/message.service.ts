@@ -121,6 +121,28 @@ export class MessageService {
     return { conversationId, readAt, count: marked.count };
   }
 
+  /** The receiver's device confirms it has the messages up to an id (sent → delivered). */
+  async markDelivered(
+    userId: number,
+    conversationId: number,
+    upToMessageId: number,
+  ): Promise<{ conversationId: number; deliveredAt: string; count: number }> {
+    const conversation = await this.deps.conversationService.requireParticipant(userId, conversationId);
+    const marked = await this.deps.messages.markDelivered(conversationId, userId, upToMessageId);
+    const deliveredAt = marked.at.toISOString();
+    if (marked.count > 0 && marked.upToMessageId !== null) {
+      this.deps.notifier.messagesDelivered({
+        conversationId,
+        receiverId: userId,
+        senderId: otherParticipant(conversation, userId),
+        upToMessageId: marked.upToMessageId,
+        deliveredAt,
+        count: marked.count,
+      });
+    }
+    return { conversationId, deliveredAt, count: marked.count };
+  }
+
   /** Soft delete by the sender. lastMessage falls back and the receiver's unread count drops. */
   async delete(userId: number, messageId: number): Promise<void> {
     const message = await this.deps.messages.findVisible(messageId);

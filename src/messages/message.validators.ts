@@ -23,6 +23,13 @@ export const historyQuery: Schema = {
 
 export const markReadBody: Schema = { upToMessageId: idField(MAX_BIGINT_ID, { optional: true }) };
 
+export const markAsReadSchema: Schema = { conversationId: idField(MAX_INT_ID), ...markReadBody };
+
+export const deliveredSchema: Schema = {
+  conversationId: idField(MAX_INT_ID),
+  upToMessageId: idField(MAX_BIGINT_ID),
+};
+
 export const searchQuery: Schema = {
   q: stringField({ maxLength: 500 }),
   conversationId: idField(MAX_INT_ID, { optional: true }),

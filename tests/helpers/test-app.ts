@@ -6,12 +6,14 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { createChat, type Chat, type ChatOptions } from '../../src/chat';
 import { createLogger } from '../../src/shared/logger';
+import type { Realtime } from '../../src/realtime/realtime';
 
 export const TEST_JWT_SECRET = 'duet-test-secret-that-is-long-enough-0123456789';
 
 export interface TestApp {
   chat: Chat;
   app: Express;
+  realtime: Realtime;
   /** A real HTTP server on an ephemeral port (for socket clients); supertest can use `app` directly. */
   server: http.Server;
   baseUrl: string;
@@ -32,15 +34,18 @@ export async function startTestApp(overrides: Partial<ChatOptions> = {}): Promis
   });
   const app = createApp(chat);
   const server = http.createServer(app);
+  const realtime = chat.attach(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     chat,
     app,
+    realtime,
     server,
     baseUrl: `http://127.0.0.1:${port}`,
     api: () => request(server),
     close: async () => {
+      await realtime.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await chat.close();

@@ -1,0 +1,78 @@
+import type { ConversationRepository } from '../conversations/conversation.repository';
+import type { PresenceRepository } from './presence.repository';
+import type { PresenceStore } from './presence-store';
+
+export interface PresenceJson {
+  userId: number;
+  online: boolean;
+  /** When the user last went offline; null if never. */
+  lastSeenAt: string | null;
+}
+
+export interface PresenceServiceDeps {
+  store: PresenceStore;
+  repository: PresenceRepository;
+  conversations: ConversationRepository;
+  /** Delivers a presence change to these users. */
+  publish(userIds: number[], event: PresenceJson): void;
+  /** How long after the last socket leaves the user is announced offline. */
+  graceMs: number;
+}
+
+/** Online state and lastSeenAt; the rules live in presence-rules.ts, this class only does I/O. */
+export class PresenceService {
+  private readonly leaving = new Map<number, { at: Date; timer: NodeJS.Timeout }>();
+
+  constructor(private readonly deps: PresenceServiceDeps) {}
+
+  async connected(userId: number, socketId: string): Promise<void> {
+    const pending = this.leaving.get(userId);
+    if (pending) {
+      clearTimeout(pending.timer);
+      this.leaving.delete(userId);
+    }
+    if ((await this.deps.store.connected(userId, socketId)) !== 'announce-online') return;
+    const lastSeen = (await this.deps.repository.lastSeen([userId])).get(userId) ?? null;
+    await this.announce({ userId, online: true, lastSeenAt: lastSeen ? lastSeen.toISOString() : null });
+  }
+
+  async disconnected(userId: number, socketId: string): Promise<void> {
+    if ((await this.deps.store.disconnected(userId, socketId)) !== 'start-grace') return;
+    const at = new Date();
+    const timer = setTimeout(() => void this.graceOver(userId, at), this.deps.graceMs);
+    timer.unref();
+    this.leaving.set(userId, { at, timer });
+  }
+
+  async statuses(userIds: readonly number[]): Promise<PresenceJson[]> {
+    const [online, lastSeen] = await Promise.all([this.deps.store.online(userIds), this.deps.repository.lastSeen(userIds)]);
+    return userIds.map((userId) => ({
+      userId,
+      online: online.has(userId),
+      lastSeenAt: lastSeen.get(userId)?.toISOString() ?? null,
+    }));
+  }
+
+  /** Records everyone still leaving as gone now (on shutdown), so lastSeenAt is not lost. */
+  async close(): Promise<void> {
+    const pending = [...this.leaving.entries()];
+    this.leaving.clear();
+    for (const [userId, { at, timer }] of pending) {
+      clearTimeout(timer);
+      await this.deps.repository.saveLastSeen(userId, at);
+    }
+  }
+
+  private async graceOver(userId: number, at: Date): Promise<void> {
+    if (this.leaving.get(userId)?.at !== at) return;
+    this.leaving.delete(userId);
+    if ((await this.deps.store.graceExpired(userId)) !== 'announce-offline') return;
+    await this.deps.repository.saveLastSeen(userId, at);
+    await this.announce({ userId, online: false, lastSeenAt: at.toISOString() });
+  }
+
+  private async announce(event: PresenceJson): Promise<void> {
+    const partners = await this.deps.conversations.partnersOf(event.userId);
+    if (partners.length) this.deps.publish(partners, event);
+  }
+}

@@ -1,0 +1,103 @@
+import type http from 'node:http';
+import { Server } from 'socket.io';
+import type { TokenVerifier } from '../auth/token-verifier';
+import type { ConversationRepository } from '../conversations/conversation.repository';
+import type { ConversationService } from '../conversations/conversation.service';
+import type { Sql } from '../db/sql';
+import type { MessageService } from '../messages/message.service';
+import { PresenceRepository } from '../presence/presence.repository';
+import { PresenceService } from '../presence/presence.service';
+import { MemoryPresenceStore, type PresenceStore } from '../presence/presence-store';
+import { TypingTracker } from '../presence/typing-tracker';
+import type { ChatNotifier } from '../events/chat-notifier';
+import type { Logger } from '../shared/logger';
+import { userRoom } from './rooms';
+import { registerSocketHandlers } from './socket.handler';
+import { type ChatServer, socketNotifier } from './socket-notifier';
+
+export interface RealtimeOptions {
+  /** A typing state ends this long after the last `typing` (API.md: 10 s). */
+  typingTtlMs: number;
+  /** A user whose last socket left is announced offline after this (API.md: within 3 s). */
+  presenceGraceMs: number;
+  /** How long Socket.IO keeps a dropped connection's state for recovery. */
+  recoveryWindowMs: number;
+  /** Largest socket message; bigger ones close that connection. */
+  maxPayloadBytes: number;
+  presenceStore?: PresenceStore;
+}
+
+export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = Object.freeze({
+  typingTtlMs: 10_000,
+  presenceGraceMs: 2_000,
+  recoveryWindowMs: 2 * 60_000,
+  maxPayloadBytes: 64 * 1024,
+});
+
+export interface RealtimeDeps {
+  sql: Sql;
+  verifier: TokenVerifier;
+  conversations: ConversationService;
+  conversationRepository: ConversationRepository;
+  messages: MessageService;
+  logger: Logger;
+}
+
+export interface Realtime {
+  io: ChatServer;
+  notifier: ChatNotifier;
+  /** Disconnects every socket, records lastSeenAt of those leaving, and stops timers. */
+  close(): Promise<void>;
+}
+
+/**
+ * The Socket.IO gateway on an HTTP server (or on a host's own Server instance). Connection-state
+ * recovery replays missed events after a short drop; the catch-up that always works is history
+ * with after=<last id held> (docs/realtime.md).
+ */
+export function createRealtime(target: http.Server | ChatServer, deps: RealtimeDeps, options: RealtimeOptions): Realtime {
+  const ownsServer = !(target instanceof Server);
+  const io: ChatServer =
+    target instanceof Server
+      ? target
+      : new Server(target, {
+          connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: false },
+          perMessageDeflate: false,
+          maxHttpBufferSize: options.maxPayloadBytes,
+        });
+
+  const typing = new TypingTracker(options.typingTtlMs, ({ conversationId, userId, otherUserId, isTyping }) => {
+    io.to(userRoom(otherUserId)).emit('user_typing', { conversationId, userId, isTyping });
+  });
+  const presence = new PresenceService({
+    store: options.presenceStore ?? new MemoryPresenceStore(),
+    repository: new PresenceRepository(deps.sql),
+    conversations: deps.conversationRepository,
+    publish: (userIds, event) => io.to(userIds.map(userRoom)).emit('presence', event),
+    graceMs: options.presenceGraceMs,
+  });
+  registerSocketHandlers(io, {
+    verifier: deps.verifier,
+    conversations: deps.conversations,
+    messages: deps.messages,
+    presence,
+    typing,
+    logger: deps.logger,
+  });
+
+  let closed: Promise<void> | undefined;
+  return {
+    io,
+    notifier: socketNotifier(io, typing),
+    close: () =>
+      (closed ??= (async () => {
+        io.disconnectSockets(true);
+        // Let the disconnect handlers record who left before presence writes lastSeenAt.
+        await new Promise((resolve) => setImmediate(resolve));
+        typing.close();
+        await presence.close();
+        // The HTTP server stays the caller's to close; only the engine we started stops here.
+        if (ownsServer) io.engine.close();
+      })()),
+  };
+}

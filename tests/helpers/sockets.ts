@@ -1,0 +1,62 @@
+import { io as connectClient, type Socket } from 'socket.io-client';
+import type { TestApp } from './test-app';
+import { tokenFor } from './test-app';
+
+export type ClientSocket = Socket;
+
+const clients = new Set<ClientSocket>();
+
+/** A connected socket.io-client for the user (websocket transport, real handshake with a JWT). */
+export async function connectAs(t: TestApp, userId: number, options: { token?: string } = {}): Promise<ClientSocket> {
+  const socket = connectClient(t.baseUrl, {
+    auth: { token: options.token ?? tokenFor(userId) },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
+  clients.add(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (err) => reject(err));
+  });
+  return socket;
+}
+
+/** Closes every client this helper opened (call in afterEach). */
+export function disconnectAll(): void {
+  for (const socket of clients) socket.disconnect();
+  clients.clear();
+}
+
+/** Emits with an ack and resolves with the ack's response. */
+export function emitAck<T = Record<string, unknown>>(socket: ClientSocket, event: string, ...args: unknown[]): Promise<T> {
+  return socket.timeout(5000).emitWithAck(event, ...args) as Promise<T>;
+}
+
+/** Resolves with the next `event` the socket receives, or rejects after `ms`. */
+export function nextEvent<T = Record<string, unknown>>(socket: ClientSocket, event: string, ms = 3000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off(event, onEvent);
+      reject(new Error(`no ${event} within ${ms} ms`));
+    }, ms);
+    const onEvent = (payload: T) => {
+      clearTimeout(timer);
+      resolve(payload);
+    };
+    socket.once(event, onEvent);
+  });
+}
+
+/** Records every `event` the socket receives from now on. */
+export function record<T = Record<string, unknown>>(socket: ClientSocket, event: string): T[] {
+  const seen: T[] = [];
+  socket.on(event, (payload: T) => seen.push(payload));
+  return seen;
+}
+
+/**
+ * Waits long enough for any event in flight on loopback to arrive; used only to assert that
+ * something was NOT received, after a positive event has already proven delivery works.
+ */
+export const settle = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms));
