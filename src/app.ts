@@ -1,4 +1,6 @@
+import path from 'node:path';
 import express, { type Express } from 'express';
+import { PROJECT_ROOT } from './shared/project-root';
 import type { Chat } from './chat';
 import { errorHandler, notFoundHandler } from './http/error-handler';
 
@@ -18,6 +20,11 @@ export function createApp(chat: Chat): Express {
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', chat.metrics.registry.contentType);
     res.send(await chat.metrics.registry.metrics());
+  });
+
+  // A small browser client of the contract, for trying Duet out (docs/realtime.md).
+  app.get('/demo', (_req, res) => {
+    res.sendFile(path.join(PROJECT_ROOT, 'public', 'demo.html'));
   });
 
   app.use('/api/chat', chat.router);
