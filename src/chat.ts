@@ -10,6 +10,9 @@ import {
   type LimitsConfig,
 } from './config';
 import { DEFAULT_HOST_USERS } from './config/host-users';
+import { AdminMessageRepository } from './admin/admin-message.repository';
+import { AdminService } from './admin/admin.service';
+import { AuditLogRepository } from './audit/audit-log.repository';
 import { ConversationRepository } from './conversations/conversation.repository';
 import { ConversationService } from './conversations/conversation.service';
 import { migrate } from './db/migrator';
@@ -52,6 +55,7 @@ export interface ChatOptions {
 export interface ChatServices {
   conversations: ConversationService;
   messages: MessageService;
+  admin: AdminService;
   verifier: TokenVerifier;
   users: UserDirectory;
 }
@@ -95,6 +99,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   const userDirectory = new UserDirectory(defineUserModel(sequelize, users), options.userCacheMs ?? 30_000);
   const conversationRepository = new ConversationRepository(sql);
   const messageRepository = new MessageRepository(sql);
+  const audit = new AuditLogRepository(sql);
   const metrics = createMetrics(sequelize, { defaultMetrics: options.processMetrics ?? true });
 
   // The services hold this object; attach() points it at the socket gateway.
@@ -108,6 +113,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     messagesRead: (event) => target.messagesRead(event),
     messagesDelivered: (event) => target.messagesDelivered(event),
     messageDeleted: (event) => target.messageDeleted(event),
+    messageRestored: (event) => target.messageRestored(event),
   };
 
   const conversations = new ConversationService({ conversations: conversationRepository, messages: messageRepository, users: userDirectory });
@@ -119,14 +125,23 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     users: userDirectory,
     rateLimiter: new SendRateLimiter(limits.sendBurst, limits.sendPerSecond),
     notifier,
+    audit,
     maxMessageLength: limits.maxMessageLength,
   });
+  const admin = new AdminService({
+    sql,
+    adminMessages: new AdminMessageRepository(sql),
+    conversations: conversationRepository,
+    conversationService: conversations,
+    audit,
+    notifier,
+  });
   const verifier = new TokenVerifier(auth, userDirectory);
-  const router = createChatRouter({ verifier, conversations, messages, logger, metrics, maxJsonBytes: limits.maxJsonBytes });
+  const router = createChatRouter({ verifier, conversations, messages, admin, logger, metrics, maxJsonBytes: limits.maxJsonBytes });
 
   return {
     router,
-    services: { conversations, messages, verifier, users: userDirectory },
+    services: { conversations, messages, admin, verifier, users: userDirectory },
     metrics,
     sequelize,
     logger,

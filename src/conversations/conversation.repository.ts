@@ -94,9 +94,10 @@ export class ConversationRepository {
 
   /**
    * Points last_message_* at the newest message that is not deleted (or clears it, falling back to
-   * created_at for ordering) and applies an unread change for one user, in one statement.
+   * created_at for ordering) and applies an unread change for one user, in one statement. Used
+   * after a message leaves (delete, purge) or comes back (restore).
    */
-  async refreshAfterRemoval(
+  async refreshLastMessage(
     conversationId: number,
     unread: { userId: number; delta: number },
     transaction: Transaction,

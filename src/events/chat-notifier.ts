@@ -29,6 +29,8 @@ export interface ChatNotifier {
     count: number;
   }): void;
   messageDeleted(event: { messageId: number; conversationId: number; participantIds: [number, number] }): void;
+  /** An admin restored a soft-deleted message. */
+  messageRestored(event: { message: MessageJson; views: Record<number, ConversationJson> }): void;
 }
 
 /** Used when nothing listens (REST-only deployments, tests of the service layer). */
@@ -37,4 +39,5 @@ export const silentNotifier: ChatNotifier = {
   messagesRead: () => undefined,
   messagesDelivered: () => undefined,
   messageDeleted: () => undefined,
+  messageRestored: () => undefined,
 };

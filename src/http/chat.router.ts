@@ -11,7 +11,10 @@ import { messageController } from '../messages/message.controller';
 import type { MessageService } from '../messages/message.service';
 import { historyQuery, markReadBody, messageIdParams, searchQuery, sendMessageSchema } from '../messages/message.validators';
 import type { Logger } from '../shared/logger';
-import { authenticate } from './auth.middleware';
+import { adminController } from '../admin/admin.controller';
+import type { AdminService } from '../admin/admin.service';
+import { adminMessageParams, adminMessagesQuery, auditLogQuery, reasonBody } from '../admin/admin.validators';
+import { authenticate, requireAdmin } from './auth.middleware';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { jsonBody } from './json-body.middleware';
 import { validate } from './validate.middleware';
@@ -22,6 +25,7 @@ export interface ChatRouterDeps {
   verifier: TokenVerifier;
   conversations: ConversationService;
   messages: MessageService;
+  admin: AdminService;
   logger: Logger;
   maxJsonBytes: number;
   metrics: ChatMetrics;
@@ -31,6 +35,7 @@ export interface ChatRouterDeps {
 export function createChatRouter(deps: ChatRouterDeps): Router {
   const conversations = conversationController(deps.conversations);
   const messages = messageController(deps.messages);
+  const admin = adminController(deps.admin);
   const router = Router();
 
   // Authenticate before reading bodies: strangers' payloads are not parsed at all.
@@ -45,6 +50,11 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   router.get('/unread-count', conversations.unreadCount);
   router.delete('/messages/:id', validate({ params: messageIdParams }), messages.remove);
   router.get('/search', validate({ query: searchQuery }), messages.search);
+
+  router.get('/admin/messages', requireAdmin, validate({ query: adminMessagesQuery }), admin.listMessages);
+  router.post('/admin/messages/:id/restore', requireAdmin, validate({ params: adminMessageParams, body: reasonBody }), admin.restore);
+  router.delete('/admin/messages/:id', requireAdmin, validate({ params: adminMessageParams, body: reasonBody }), admin.purge);
+  router.get('/admin/audit-log', requireAdmin, validate({ query: auditLogQuery }), admin.auditLog);
 
   router.use(notFoundHandler);
   router.use(errorHandler(deps.logger));

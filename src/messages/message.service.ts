@@ -1,3 +1,4 @@
+import type { AuditLogRepository } from '../audit/audit-log.repository';
 import type { ConversationJson } from '../conversations/conversation.presenter';
 import { isParticipant, otherParticipant } from '../conversations/conversation.record';
 import type { ConversationRepository } from '../conversations/conversation.repository';
@@ -42,6 +43,7 @@ export interface MessageServiceDeps {
   users: UserDirectory;
   rateLimiter: SendRateLimiter;
   notifier: ChatNotifier;
+  audit: AuditLogRepository;
   maxMessageLength: number;
 }
 
@@ -154,11 +156,16 @@ export class MessageService {
       await this.deps.conversations.lockById(message.conversationId, transaction);
       const removed = await this.deps.messages.softDelete(messageId, userId, transaction);
       if (!removed) throw notFound('Message not found');
-      return this.deps.conversations.refreshAfterRemoval(
+      const conversation = await this.deps.conversations.refreshLastMessage(
         removed.conversationId,
         { userId: removed.receiverId, delta: removed.isRead ? 0 : -1 },
         transaction,
       );
+      await this.deps.audit.append(
+        { action: 'message.deleted', actorId: userId, messageId, conversationId: removed.conversationId },
+        transaction,
+      );
+      return conversation;
     });
     this.deps.notifier.messageDeleted({
       messageId,

@@ -39,6 +39,8 @@ export interface ServerToClientEvents {
   }): void;
   user_typing(event: { conversationId: number; userId: number; isTyping: boolean }): void;
   message_deleted(event: { messageId: number; conversationId: number }): void;
+  /** Not in API.md: an admin restored a deleted message (docs/api.md). */
+  message_restored(event: { message: MessageJson; conversation: ConversationJson }): void;
   presence(event: PresenceJson): void;
   error(event: { event: string; error: ErrorBody }): void;
 }

@@ -30,6 +30,11 @@ export function socketNotifier(io: ChatServer, typing: TypingTracker): ChatNotif
     messageDeleted({ messageId, conversationId, participantIds }) {
       io.to(participantIds.map(userRoom)).emit('message_deleted', { messageId, conversationId });
     },
+    messageRestored({ message, views }) {
+      for (const userId of [message.senderId, message.receiverId]) {
+        io.to(userRoom(userId)).emit('message_restored', { message, conversation: views[userId]! });
+      }
+    },
   };
 }
 
