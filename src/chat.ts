@@ -13,6 +13,12 @@ import { DEFAULT_HOST_USERS } from './config/host-users';
 import { AdminMessageRepository } from './admin/admin-message.repository';
 import { AdminService } from './admin/admin.service';
 import { AuditLogRepository } from './audit/audit-log.repository';
+import { AttachmentRepository } from './attachments/attachment.repository';
+import { AttachmentService } from './attachments/attachment.service';
+import { type AttachmentStorage, LocalDiskStorage } from './attachments/attachment-storage';
+import { DEFAULT_ALLOWED_TYPES } from './attachments/content-type';
+import { DEFAULT_ORPHAN_TTL_MS, startOrphanSweep } from './attachments/orphan-sweep';
+import path from 'node:path';
 import { ConversationRepository } from './conversations/conversation.repository';
 import { ConversationService } from './conversations/conversation.service';
 import { migrate } from './db/migrator';
@@ -50,12 +56,23 @@ export interface ChatOptions {
   processMetrics?: boolean;
   /** Socket.IO gateway settings (typing expiry, presence grace, recovery window, payload size). */
   realtime?: Partial<RealtimeOptions>;
+  attachments?: {
+    /** Where bytes go; default: local disk under `directory`. */
+    storage?: AttachmentStorage;
+    /** Default ./.data/attachments. */
+    directory?: string;
+    /** MIME types allowed, decided from the bytes (default: PNG, JPEG, GIF, WebP, PDF, text). */
+    allowedTypes?: readonly string[];
+    /** Uploads never sent are removed after this long (default 24 h); 0 turns the sweep off. */
+    orphanTtlMs?: number;
+  };
 }
 
 export interface ChatServices {
   conversations: ConversationService;
   messages: MessageService;
   admin: AdminService;
+  attachments: AttachmentService;
   verifier: TokenVerifier;
   users: UserDirectory;
 }
@@ -100,6 +117,13 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   const conversationRepository = new ConversationRepository(sql);
   const messageRepository = new MessageRepository(sql);
   const audit = new AuditLogRepository(sql);
+  const attachmentRepository = new AttachmentRepository(sql);
+  const attachments = new AttachmentService({
+    repository: attachmentRepository,
+    storage: options.attachments?.storage ?? new LocalDiskStorage(path.resolve(options.attachments?.directory ?? '.data/attachments')),
+    allowedTypes: options.attachments?.allowedTypes ?? DEFAULT_ALLOWED_TYPES,
+    logger,
+  });
   const metrics = createMetrics(sequelize, { defaultMetrics: options.processMetrics ?? true });
 
   // The services hold this object; attach() points it at the socket gateway.
@@ -126,6 +150,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     rateLimiter: new SendRateLimiter(limits.sendBurst, limits.sendPerSecond),
     notifier,
     audit,
+    attachments: attachmentRepository,
     maxMessageLength: limits.maxMessageLength,
   });
   const admin = new AdminService({
@@ -135,13 +160,27 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     conversationService: conversations,
     audit,
     notifier,
+    onPurged: async (message) => {
+      if (message.attachmentId !== null) await attachments.remove(message.attachmentId);
+    },
   });
+  const orphanSweep = startOrphanSweep(attachments, options.attachments?.orphanTtlMs ?? DEFAULT_ORPHAN_TTL_MS, logger);
   const verifier = new TokenVerifier(auth, userDirectory);
-  const router = createChatRouter({ verifier, conversations, messages, admin, logger, metrics, maxJsonBytes: limits.maxJsonBytes });
+  const router = createChatRouter({
+    verifier,
+    conversations,
+    messages,
+    admin,
+    attachments,
+    logger,
+    metrics,
+    maxJsonBytes: limits.maxJsonBytes,
+    maxUploadBytes: limits.maxUploadBytes,
+  });
 
   return {
     router,
-    services: { conversations, messages, admin, verifier, users: userDirectory },
+    services: { conversations, messages, admin, attachments, verifier, users: userDirectory },
     metrics,
     sequelize,
     logger,
@@ -164,6 +203,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       }
     },
     close: async () => {
+      if (orphanSweep) clearInterval(orphanSweep);
       await realtime?.close();
       if (ownsDatabase) await sequelize.close();
     },

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     production: config.env === 'production',
     userCacheMs: config.userCacheMs,
     dbPoolMax: config.dbPoolMax,
+    attachments: config.attachments,
   });
   if (embedded) {
     const seeded = await seed(chat.sequelize, config.users);

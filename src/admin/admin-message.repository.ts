@@ -31,6 +31,8 @@ function fromModel(m: Message): MessageRecord {
     updatedAt: m.updatedAt,
     deletedAt: m.deletedAt,
     deletedBy: m.deletedBy,
+    attachmentId: m.attachmentId === null ? null : Number(m.attachmentId),
+    attachment: m.attachment,
   };
 }
 

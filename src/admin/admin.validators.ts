@@ -2,9 +2,12 @@ import type { Schema } from 'express-validator';
 import { MAX_BIGINT_ID, MAX_INT_ID } from '../shared/ids';
 import { idField, limitField, stringField } from '../shared/validation';
 
+/** A date or date-time in ISO-8601 form; Date.parse alone would also take "1" (year 2001) or "May 3". */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
 const isoTime = (name: string) => ({
   optional: { options: { values: 'null' as const } },
-  custom: { options: (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value)) },
+  custom: { options: (value: unknown) => typeof value === 'string' && ISO_8601.test(value) && !Number.isNaN(Date.parse(value)) },
   customSanitizer: { options: (value: unknown) => new Date(String(value)) },
   errorMessage: `${name} must be an ISO-8601 time`,
 });

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_ALLOWED_TYPES } from '../attachments/content-type';
 import { hostUsersFromEnv } from './host-users';
 
 /**
@@ -45,6 +46,12 @@ export interface Config {
   auth: AuthConfig;
   users: HostUsersConfig;
   limits: LimitsConfig;
+  attachments: {
+    directory: string;
+    /** MIME types accepted, decided from the bytes. */
+    allowedTypes: string[];
+    orphanTtlMs: number;
+  };
   /** Pool size for the server's PostgreSQL connections. */
   dbPoolMax: number;
   /** How long a looked-up user is trusted before the host table is asked again. */
@@ -80,6 +87,14 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
 function optional(env: Env, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw.trim() === '' ? undefined : raw;
+}
+
+function list(env: Env, name: string, fallback: string[]): string[] {
+  const raw = optional(env, name);
+  if (!raw) return fallback;
+  const items = raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const item of items) if (!/^[a-z]+\/[a-z0-9.+-]+$/.test(item)) throw new ConfigError(`${name}: "${item}" is not a MIME type`);
+  return items;
 }
 
 function nodeEnv(env: Env): Config['env'] {
@@ -140,11 +155,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const users: HostUsersConfig = hostUsersFromEnv(env);
   checkHostUsersConfig(users);
 
+  const dataDir = path.resolve(optional(env, 'DATA_DIR') ?? './.data');
   const config: Config = {
     env: mode,
     port: integer(env, 'PORT', 3000, 0, 65535),
     databaseUrl: optional(env, 'DATABASE_URL'),
-    dataDir: path.resolve(optional(env, 'DATA_DIR') ?? './.data'),
+    dataDir,
     embeddedPostgresPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
@@ -157,6 +173,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       sendBurst: integer(env, 'RATE_LIMIT_SEND_BURST', DEFAULT_LIMITS.sendBurst, 1),
       sendPerSecond: integer(env, 'RATE_LIMIT_SEND_PER_SEC', DEFAULT_LIMITS.sendPerSecond, 1),
       maxJsonBytes: DEFAULT_LIMITS.maxJsonBytes,
+    },
+    attachments: {
+      directory: path.join(dataDir, 'attachments'),
+      allowedTypes: list(env, 'ATTACHMENT_TYPES', [...DEFAULT_ALLOWED_TYPES]),
+      orphanTtlMs: integer(env, 'ATTACHMENT_ORPHAN_TTL_MS', 24 * 60 * 60 * 1000, 0),
     },
     dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
     userCacheMs: integer(env, 'USER_CACHE_MS', 30_000, 0),

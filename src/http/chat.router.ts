@@ -12,6 +12,10 @@ import type { MessageService } from '../messages/message.service';
 import { historyQuery, markReadBody, messageIdParams, searchQuery, sendMessageSchema } from '../messages/message.validators';
 import type { Logger } from '../shared/logger';
 import { adminController } from '../admin/admin.controller';
+import { attachmentController } from '../attachments/attachment.controller';
+import type { AttachmentService } from '../attachments/attachment.service';
+import { attachmentIdParams } from '../attachments/attachment.validators';
+import { uploadMiddleware } from '../attachments/upload.middleware';
 import type { AdminService } from '../admin/admin.service';
 import { adminMessageParams, adminMessagesQuery, auditLogQuery, reasonBody } from '../admin/admin.validators';
 import { authenticate, requireAdmin } from './auth.middleware';
@@ -26,8 +30,10 @@ export interface ChatRouterDeps {
   conversations: ConversationService;
   messages: MessageService;
   admin: AdminService;
+  attachments: AttachmentService;
   logger: Logger;
   maxJsonBytes: number;
+  maxUploadBytes: number;
   metrics: ChatMetrics;
 }
 
@@ -36,6 +42,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   const conversations = conversationController(deps.conversations);
   const messages = messageController(deps.messages);
   const admin = adminController(deps.admin);
+  const attachments = attachmentController(deps.attachments);
   const router = Router();
 
   // Authenticate before reading bodies: strangers' payloads are not parsed at all.
@@ -50,6 +57,8 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   router.get('/unread-count', conversations.unreadCount);
   router.delete('/messages/:id', validate({ params: messageIdParams }), messages.remove);
   router.get('/search', validate({ query: searchQuery }), messages.search);
+  router.post('/attachments', uploadMiddleware(deps.maxUploadBytes), attachments.upload);
+  router.get('/attachments/:id', validate({ params: attachmentIdParams }), attachments.download);
 
   router.get('/admin/messages', requireAdmin, validate({ query: adminMessagesQuery }), admin.listMessages);
   router.post('/admin/messages/:id/restore', requireAdmin, validate({ params: adminMessageParams, body: reasonBody }), admin.restore);

@@ -16,6 +16,8 @@ export class Message extends Model {
   @Column({ type: DataType.DATE(3) }) declare readAt: Date | null;
   @Column({ type: DataType.DATE(3) }) declare deliveredAt: Date | null;
   @Column({ type: DataType.INTEGER }) declare deletedBy: number | null;
+  @Column({ type: DataType.BIGINT }) declare attachmentId: string | null;
+  @Column({ type: DataType.JSONB }) declare attachment: { id: number; name: string; mimeType: string; size: number } | null;
   declare createdAt: Date;
   declare updatedAt: Date;
   declare deletedAt: Date | null;

@@ -1,3 +1,4 @@
+import { type AttachmentJson, toAttachmentJson } from '../attachments/attachment.presenter';
 import type { MessageRecord } from './message.record';
 
 /** The contract's Message shape (API.md, "Shapes"). */
@@ -7,7 +8,7 @@ export interface MessageJson {
   senderId: number;
   receiverId: number;
   content: string;
-  attachment: null;
+  attachment: AttachmentJson | null;
   clientMessageId: string | null;
   deliveredAt: string | null;
   isRead: boolean;
@@ -25,7 +26,7 @@ export function toMessageJson(m: MessageRecord): MessageJson {
     senderId: m.senderId,
     receiverId: m.receiverId,
     content: m.content,
-    attachment: null,
+    attachment: m.attachment ? toAttachmentJson(m.attachment) : null,
     clientMessageId: m.clientMessageId,
     deliveredAt: iso(m.deliveredAt),
     isRead: m.isRead,

@@ -1,3 +1,4 @@
+import type { AttachmentSummary } from '../attachments/attachment.presenter';
 import { toDate, toNullableDate, toNumber } from '../db/sql';
 
 /** A message as the repositories return it: plain data, no ORM instance. */
@@ -15,12 +16,15 @@ export interface MessageRecord {
   updatedAt: Date;
   deletedAt: Date | null;
   deletedBy: number | null;
+  attachmentId: number | null;
+  /** The attachment's display fields, copied at send time (they never change). */
+  attachment: AttachmentSummary | null;
 }
 
 /** The columns every message query selects, in the shape toMessageRecord reads. */
 const FIELDS = [
   'id', 'conversation_id', 'sender_id', 'receiver_id', 'content', 'client_message_id', 'is_read',
-  'read_at', 'delivered_at', 'created_at', 'updated_at', 'deleted_at', 'deleted_by',
+  'read_at', 'delivered_at', 'created_at', 'updated_at', 'deleted_at', 'deleted_by', 'attachment_id', 'attachment',
 ];
 
 /** The select list toMessageRecord reads, optionally qualified by a table alias. */
@@ -43,5 +47,7 @@ export function toMessageRecord(row: Record<string, unknown>): MessageRecord {
     updatedAt: toDate(row.updated_at),
     deletedAt: toNullableDate(row.deleted_at),
     deletedBy: row.deleted_by === null || row.deleted_by === undefined ? null : toNumber(row.deleted_by),
+    attachmentId: row.attachment_id === null || row.attachment_id === undefined ? null : toNumber(row.attachment_id),
+    attachment: (row.attachment as AttachmentSummary | null) ?? null,
   };
 }

@@ -1,5 +1,7 @@
 import type { Transaction } from 'sequelize';
+import type { AttachmentSummary } from '../attachments/attachment.presenter';
 import { Sql } from '../db/sql';
+import { AppError } from '../shared/errors';
 import { MESSAGE_COLUMNS, type MessageRecord, toMessageRecord } from './message.record';
 
 export interface NewMessage {
@@ -8,7 +10,10 @@ export interface NewMessage {
   receiverId: number;
   content: string;
   clientMessageId: string | null;
+  attachment: AttachmentSummary | null;
 }
+
+const ATTACHMENT_TAKEN = 'messages_attachment_unique';
 
 export interface HistoryPage {
   messages: MessageRecord[];
@@ -64,13 +69,28 @@ export class MessageRepository {
     // transaction's start, taken before it waited for the lock): created_at then grows with the id
     // within a conversation, and lastMessageAt is the newest message's time.
     const row = await this.sql.row(
-      `INSERT INTO messages (conversation_id, sender_id, receiver_id, content, client_message_id, created_at, updated_at)
-       SELECT $1, $2, $3, $4, $5, stamp.at, stamp.at FROM (SELECT clock_timestamp() AS at) AS stamp
+      `INSERT INTO messages (conversation_id, sender_id, receiver_id, content, client_message_id,
+                             attachment_id, attachment, created_at, updated_at)
+       SELECT $1, $2, $3, $4, $5, $6, $7, stamp.at, stamp.at FROM (SELECT clock_timestamp() AS at) AS stamp
        ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
        RETURNING ${MESSAGE_COLUMNS}`,
-      [message.conversationId, message.senderId, message.receiverId, message.content, message.clientMessageId],
+      [
+        message.conversationId,
+        message.senderId,
+        message.receiverId,
+        message.content,
+        message.clientMessageId,
+        message.attachment?.id ?? null,
+        message.attachment ? JSON.stringify(message.attachment) : null,
+      ],
       transaction,
-    );
+    ).catch((err: unknown) => {
+      // Two sends racing with one upload: the unique index lets one through.
+      if ((err as { original?: { constraint?: string } }).original?.constraint === ATTACHMENT_TAKEN) {
+        throw new AppError('CONFLICT', 'This attachment was already sent');
+      }
+      throw err;
+    });
     return row && toMessageRecord(row);
   }
 

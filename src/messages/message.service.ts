@@ -1,3 +1,5 @@
+import type { AttachmentSummary } from '../attachments/attachment.presenter';
+import type { AttachmentRepository } from '../attachments/attachment.repository';
 import type { AuditLogRepository } from '../audit/audit-log.repository';
 import type { ConversationJson } from '../conversations/conversation.presenter';
 import { isParticipant, otherParticipant } from '../conversations/conversation.record';
@@ -20,6 +22,8 @@ export interface SendInput {
   conversationId?: number;
   content?: string;
   clientMessageId?: string;
+  /** An upload of the sender's that no message carries yet. */
+  attachmentId?: number;
 }
 
 export interface SendResult {
@@ -44,6 +48,7 @@ export interface MessageServiceDeps {
   rateLimiter: SendRateLimiter;
   notifier: ChatNotifier;
   audit: AuditLogRepository;
+  attachments: AttachmentRepository;
   maxMessageLength: number;
 }
 
@@ -58,13 +63,14 @@ export class MessageService {
   async send(input: SendInput): Promise<SendResult> {
     const { senderId } = input;
     this.deps.rateLimiter.take(senderId);
-    const content = checkContent(input.content, false, this.deps.maxMessageLength);
+    const content = checkContent(input.content, input.attachmentId !== undefined, this.deps.maxMessageLength);
     const receiverId = await this.resolveReceiver(input);
 
     if (input.clientMessageId !== undefined) {
       const stored = await this.deps.messages.findByClientMessageId(senderId, input.clientMessageId);
-      if (stored) return this.replay(stored, receiverId, content);
+      if (stored) return this.replay(stored, receiverId, content, input.attachmentId);
     }
+    const attachment = input.attachmentId === undefined ? null : await this.claimableAttachment(senderId, input.attachmentId);
 
     const written = await this.deps.sql.transaction(async (transaction) => {
       // The conversation's row lock is held from before the id is drawn until commit, so ids within
@@ -72,7 +78,7 @@ export class MessageService {
       // can never skip a message that commits later with a smaller id.
       const conversation = await this.deps.conversations.lockPair(senderId, receiverId, transaction);
       const message = await this.deps.messages.insert(
-        { conversationId: conversation.id, senderId, receiverId, content, clientMessageId: input.clientMessageId ?? null },
+        { conversationId: conversation.id, senderId, receiverId, content, clientMessageId: input.clientMessageId ?? null, attachment },
         transaction,
       );
       if (!message) return undefined;
@@ -82,7 +88,7 @@ export class MessageService {
     if (!written) {
       // A concurrent retry with the same clientMessageId committed first.
       const stored = await this.deps.messages.findByClientMessageId(senderId, input.clientMessageId!);
-      return this.replay(stored!, receiverId, content);
+      return this.replay(stored!, receiverId, content, input.attachmentId);
     }
 
     const views = await this.deps.conversationService.viewsForBoth(written.conversation, written.message);
@@ -197,10 +203,22 @@ export class MessageService {
     return input.receiverId;
   }
 
+  /**
+   * The display fields of an upload the sender may attach: their own (anyone else's is NOT_FOUND,
+   * so uploads cannot be probed) and not sent yet (CONFLICT). The unique index on
+   * messages.attachment_id settles two sends racing with one upload.
+   */
+  private async claimableAttachment(senderId: number, attachmentId: number): Promise<AttachmentSummary> {
+    const found = await this.deps.attachments.findWithMessage(attachmentId);
+    if (!found || found.uploaderId !== senderId) throw notFound('Attachment not found');
+    if (found.message) throw new AppError('CONFLICT', 'This attachment was already sent');
+    return { id: found.id, name: found.name, mimeType: found.mimeType, size: found.size };
+  }
+
   /** The answer to a retry: the stored message, if the retry really is the same message. */
-  private async replay(stored: MessageRecord, receiverId: number, content: string): Promise<SendResult> {
+  private async replay(stored: MessageRecord, receiverId: number, content: string, attachmentId?: number): Promise<SendResult> {
     if (stored.deletedAt) throw new AppError('CONFLICT', 'This clientMessageId belongs to a message that was deleted');
-    if (stored.receiverId !== receiverId || stored.content !== content) {
+    if (stored.receiverId !== receiverId || stored.content !== content || stored.attachmentId !== (attachmentId ?? null)) {
       throw new AppError('CONFLICT', 'This clientMessageId was already used for a different message');
     }
     const conversation = await this.deps.conversations.findById(stored.conversationId);

@@ -9,6 +9,7 @@ export const sendMessageSchema: Schema = {
   // The length limit in code points is a business rule (message-rules.ts); this only rejects non-strings.
   content: stringField({ optional: true }),
   clientMessageId: stringField({ optional: true, minLength: 1, maxLength: 100 }),
+  attachmentId: idField(MAX_BIGINT_ID, { optional: true }),
 };
 
 export const messageIdParams: Schema = { id: idField(MAX_BIGINT_ID) };
@@ -41,4 +42,5 @@ export interface SendMessageInput {
   conversationId?: number;
   content?: string;
   clientMessageId?: string;
+  attachmentId?: number;
 }

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import jwt from 'jsonwebtoken';
@@ -30,6 +33,7 @@ export async function startTestApp(overrides: Partial<ChatOptions> = {}): Promis
     migrate: false,
     userCacheMs: 0,
     processMetrics: false,
+    attachments: { directory: fs.mkdtempSync(path.join(os.tmpdir(), 'duet-test-files-')) },
     ...overrides,
   });
   const app = createApp(chat);

@@ -1,0 +1,37 @@
+import { pipeline } from 'node:stream/promises';
+import type { Request, Response } from 'express';
+import { principalOf } from '../http/auth.middleware';
+import { inputOf } from '../http/validate.middleware';
+import type { AttachmentService } from './attachment.service';
+
+/** `attachment; filename="…"` with an ASCII fallback and the exact name in RFC 5987 form. */
+function contentDisposition(kind: 'inline' | 'attachment', name: string): string {
+  const ascii = name.replace(/[^\x20-\x7E]/g, '_').replace(/["\\]/g, '_');
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+export function attachmentController(service: AttachmentService) {
+  return {
+    async upload(req: Request, res: Response) {
+      const file = req.file!;
+      res.status(201).json(await service.upload(principalOf(res).userId, { bytes: file.buffer, originalName: file.originalname }));
+    },
+
+    async download(_req: Request, res: Response) {
+      const { id } = inputOf<{ id: number }>(res);
+      const { attachment, stream } = await service.download(principalOf(res), id);
+      const image = attachment.mimeType.startsWith('image/');
+      res.set({
+        'Content-Type': attachment.mimeType === 'text/plain' ? 'text/plain; charset=utf-8' : attachment.mimeType,
+        'Content-Length': String(attachment.size),
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Disposition': contentDisposition(image ? 'inline' : 'attachment', attachment.name),
+        // Per-user content: browsers may keep it, shared caches must not.
+        'Cache-Control': 'private, no-cache',
+        Vary: 'Authorization',
+        'Content-Security-Policy': "default-src 'none'; sandbox",
+      });
+      await pipeline(stream, res);
+    },
+  };
+}
