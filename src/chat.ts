@@ -28,6 +28,7 @@ import { type ChatNotifier, silentNotifier } from './events/chat-notifier';
 import { createChatRouter } from './http/chat.router';
 import { MessageRepository } from './messages/message.repository';
 import { MessageService } from './messages/message.service';
+import { MessageWriter } from './messages/message-writer';
 import { SendRateLimiter } from './messages/send-rate-limiter';
 import { type ChatMetrics, createMetrics } from './ops/metrics';
 import { createRealtime, DEFAULT_REALTIME_OPTIONS, type Realtime, type RealtimeOptions } from './realtime/realtime';
@@ -151,6 +152,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     notifier,
     audit,
     attachments: attachmentRepository,
+    writer: new MessageWriter(sql, messageRepository, conversationRepository),
     maxMessageLength: limits.maxMessageLength,
   });
   const admin = new AdminService({

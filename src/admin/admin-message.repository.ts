@@ -1,6 +1,5 @@
-import { Op, type Transaction, type WhereOptions } from 'sequelize';
+import type { Transaction } from 'sequelize';
 import { Sql } from '../db/sql';
-import { Message } from '../messages/message.model';
 import { MESSAGE_COLUMNS, type MessageRecord, toMessageRecord } from '../messages/message.record';
 
 export type DeletedFilter = 'only' | 'include' | 'exclude';
@@ -16,50 +15,39 @@ export interface AdminMessageFilter {
   limit: number;
 }
 
-function fromModel(m: Message): MessageRecord {
-  return {
-    id: Number(m.id),
-    conversationId: m.conversationId,
-    senderId: m.senderId,
-    receiverId: m.receiverId,
-    content: m.content,
-    clientMessageId: m.clientMessageId,
-    isRead: m.isRead,
-    readAt: m.readAt,
-    deliveredAt: m.deliveredAt,
-    createdAt: m.createdAt,
-    updatedAt: m.updatedAt,
-    deletedAt: m.deletedAt,
-    deletedBy: m.deletedBy,
-    attachmentId: m.attachmentId === null ? null : Number(m.attachmentId),
-    attachment: m.attachment,
-  };
-}
-
 /**
  * The admin module's access to messages, soft-deleted ones included. `find` is the only read in
- * Duet that passes `paranoid: false`; user-facing code goes through MessageRepository, which
- * never returns deleted rows.
+ * Duet that returns deleted rows; user-facing code goes through MessageRepository, which never
+ * does.
  */
 export class AdminMessageRepository {
   constructor(private readonly sql: Sql) {}
 
   async find(filter: AdminMessageFilter): Promise<MessageRecord[]> {
-    const where: WhereOptions = {};
-    const id: Record<symbol, number> = {};
-    if (filter.id !== undefined) id[Op.eq] = filter.id;
-    if (filter.before !== undefined) id[Op.lt] = filter.before;
-    if (Object.getOwnPropertySymbols(id).length) Object.assign(where, { id });
-    if (filter.deleted === 'only') Object.assign(where, { deletedAt: { [Op.ne]: null } });
-    if (filter.deleted === 'exclude') Object.assign(where, { deletedAt: null });
-    if (filter.conversationId !== undefined) Object.assign(where, { conversationId: filter.conversationId });
-    if (filter.senderId !== undefined) Object.assign(where, { senderId: filter.senderId });
-    const createdAt: Record<symbol, Date> = {};
-    if (filter.since) createdAt[Op.gte] = filter.since;
-    if (filter.until) createdAt[Op.lt] = filter.until;
-    if (Object.getOwnPropertySymbols(createdAt).length) Object.assign(where, { createdAt });
-    const rows = await Message.findAll({ where, paranoid: false, order: [['id', 'DESC']], limit: filter.limit });
-    return rows.map(fromModel);
+    // Plain SQL through this instance's connection, not the global Message model: that class is
+    // bound to whichever Sequelize registered it last, so with two Duets in one process (a host
+    // with two chats, or tests) it would query the other one's, possibly closed, pool.
+    const conditions: string[] = [];
+    const bind: unknown[] = [];
+    const where = (condition: (param: string) => string, value: unknown) => {
+      bind.push(value);
+      conditions.push(condition(`$${bind.length}`));
+    };
+    if (filter.id !== undefined) where((p) => `id = ${p}`, filter.id);
+    if (filter.before !== undefined) where((p) => `id < ${p}`, filter.before);
+    if (filter.deleted === 'only') conditions.push('deleted_at IS NOT NULL');
+    if (filter.deleted === 'exclude') conditions.push('deleted_at IS NULL');
+    if (filter.conversationId !== undefined) where((p) => `conversation_id = ${p}`, filter.conversationId);
+    if (filter.senderId !== undefined) where((p) => `sender_id = ${p}`, filter.senderId);
+    if (filter.since) where((p) => `created_at >= ${p}`, filter.since);
+    if (filter.until) where((p) => `created_at < ${p}`, filter.until);
+    bind.push(filter.limit);
+    const rows = await this.sql.rows(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+        ORDER BY id DESC LIMIT $${bind.length}`,
+      bind,
+    );
+    return rows.map(toMessageRecord);
   }
 
   /** Makes a soft-deleted message visible again; undefined if it was not deleted. */

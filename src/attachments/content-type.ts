@@ -36,14 +36,23 @@ function isPlainText(bytes: Buffer): boolean {
 }
 
 /**
- * The type of a file, from its bytes alone: magic numbers for binary formats, then UTF-8 text.
- * A script (a `#!` first line) is never plain text, whatever it is named.
+ * Formats that are themselves text and have a specific signature: a text file that starts with one
+ * is that format, not plain text (a PDF may be pure ASCII; SVG and XML stay refused by default).
+ */
+const TEXT_FORMATS = new Set(['application/pdf', 'application/postscript', 'image/svg+xml', 'application/xml', 'application/rtf']);
+
+/**
+ * The type of a file, from its bytes alone: magic numbers for binary formats, UTF-8 text otherwise.
+ * Text is decided before the shorter signatures, which plain text often starts with by chance
+ * ("G" is MPEG-TS, "BM" a bitmap, "[" JSON, a byte-order mark a Java class); a real binary of those
+ * formats is never control-free UTF-8. A script (a `#!` first line) is never plain text.
  */
 export function detectContentType(bytes: Buffer): string {
-  const [match] = filetypeinfo(bytes);
-  if (match) return match.mime ?? UNKNOWN_BINARY;
   if (bytes.subarray(0, 2).toString('latin1') === '#!') return SCRIPT;
-  return isPlainText(bytes) ? 'text/plain' : UNKNOWN_BINARY;
+  const [match] = filetypeinfo(bytes);
+  const signature = match && (match.mime ?? UNKNOWN_BINARY);
+  if (isPlainText(bytes)) return signature && TEXT_FORMATS.has(signature) ? signature : 'text/plain';
+  return signature ?? UNKNOWN_BINARY;
 }
 
 /** True when the name's extension names a different type than the bytes have (e.g. text named .png). */

@@ -14,6 +14,8 @@ const tooLarge = (maxBytes: number) => new AppError('PAYLOAD_TOO_LARGE', `The fi
 export function uploadMiddleware(maxBytes: number): RequestHandler {
   const readFile = multer({
     storage: multer.memoryStorage(),
+    // Browsers send the file name as raw UTF-8; multer would read it as latin1 ("rÃ©sumÃ©").
+    defParamCharset: 'utf8',
     limits: { fileSize: maxBytes, files: 1, fields: 10, parts: 11, fieldSize: 1024 },
   }).single('file');
 

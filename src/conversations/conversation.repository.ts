@@ -1,5 +1,6 @@
 import type { Transaction } from 'sequelize';
 import { Sql } from '../db/sql';
+import type { MessageRecord } from '../messages/message.record';
 import {
   CONVERSATION_COLUMNS,
   conversationColumns,
@@ -54,19 +55,14 @@ export class ConversationRepository {
     return { conversation: toConversationRecord(existing!), created: false };
   }
 
-  /** Locks the pair's row for the rest of the transaction, creating the conversation first if needed. */
-  async lockPair(a: number, b: number, transaction: Transaction): Promise<ConversationRecord> {
+  /** The pair's conversation id, if they have one. */
+  async idForPair(a: number, b: number): Promise<number | undefined> {
     const [p1, p2] = orderedPair(a, b);
-    const lock = () =>
-      this.sql.row(
-        `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE participant_1_id = $1 AND participant_2_id = $2 FOR UPDATE`,
-        [p1, p2],
-        transaction,
-      );
-    const row = await lock();
-    if (row) return toConversationRecord(row);
-    await this.findOrCreate(p1, p2, transaction);
-    return toConversationRecord((await lock())!);
+    const row = await this.sql.row<{ id: number }>(
+      'SELECT id FROM conversations WHERE participant_1_id = $1 AND participant_2_id = $2',
+      [p1, p2],
+    );
+    return row && Number(row.id);
   }
 
   async lockById(id: number, transaction: Transaction): Promise<ConversationRecord | undefined> {
@@ -74,22 +70,52 @@ export class ConversationRepository {
     return row && toConversationRecord(row);
   }
 
-  /** Records a new newest message and counts it as unread for its receiver. */
-  async recordNewMessage(
-    conversationId: number,
-    message: { id: number; receiverId: number; createdAt: Date },
-    transaction: Transaction,
-  ): Promise<ConversationRecord> {
-    const row = await this.sql.row(
-      `UPDATE conversations
-          SET last_message_id = $2, last_message_at = $3, last_activity_at = $3, updated_at = now(),
-              ${unreadDeltaSql('$4', '1')}
-        WHERE id = $1
-        RETURNING ${CONVERSATION_COLUMNS}`,
-      [conversationId, message.id, message.createdAt, message.receiverId],
+  /**
+   * Locks several conversations, always in id order, so two writers cannot deadlock. Returns the
+   * participants of those that exist.
+   */
+  async lockMany(ids: readonly number[], transaction: Transaction): Promise<Map<number, [number, number]>> {
+    const rows = await this.sql.rows<{ id: number; participant_1_id: number; participant_2_id: number }>(
+      'SELECT id, participant_1_id, participant_2_id FROM conversations WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE',
+      [ids],
       transaction,
     );
-    return toConversationRecord(row!);
+    return new Map(rows.map((r) => [Number(r.id), [Number(r.participant_1_id), Number(r.participant_2_id)]]));
+  }
+
+  /**
+   * Records the newest of a batch's messages per conversation and counts them as unread for their
+   * receivers (participant 1 is the smaller id, so a message is to participant 1 when its receiver
+   * id is below its sender's).
+   */
+  async recordNewMessages(messages: readonly MessageRecord[], transaction: Transaction): Promise<ConversationRecord[]> {
+    const byConversation = new Map<number, { last: MessageRecord; toFirst: number; toSecond: number }>();
+    for (const m of messages) {
+      const entry = byConversation.get(m.conversationId) ?? { last: m, toFirst: 0, toSecond: 0 };
+      if (m.id > entry.last.id) entry.last = m;
+      if (m.receiverId < m.senderId) entry.toFirst++;
+      else entry.toSecond++;
+      byConversation.set(m.conversationId, entry);
+    }
+    const entries = [...byConversation.entries()];
+    const rows = await this.sql.rows(
+      `UPDATE conversations c
+          SET last_message_id = u.last_id, last_message_at = u.last_at, last_activity_at = u.last_at, updated_at = now(),
+              participant_1_unread = c.participant_1_unread + u.to_first,
+              participant_2_unread = c.participant_2_unread + u.to_second
+         FROM unnest($1::int[], $2::bigint[], $3::timestamptz[], $4::int[], $5::int[]) AS u(id, last_id, last_at, to_first, to_second)
+        WHERE c.id = u.id
+        RETURNING ${conversationColumns('c')}`,
+      [
+        entries.map(([id]) => id),
+        entries.map(([, e]) => e.last.id),
+        entries.map(([, e]) => e.last.createdAt),
+        entries.map(([, e]) => e.toFirst),
+        entries.map(([, e]) => e.toSecond),
+      ],
+      transaction,
+    );
+    return rows.map(toConversationRecord);
   }
 
   /**

@@ -4,7 +4,8 @@ import { notFound, validationFailed } from '../shared/errors';
 import type { UserDirectory } from '../users/user.directory';
 import { decodeActivityCursor, encodeActivityCursor } from './activity-cursor';
 import { type ConversationJson, toConversationJson } from './conversation.presenter';
-import { type ConversationRecord, isParticipant, otherParticipant } from './conversation.record';
+import { type ConversationRecord, isParticipant, orderedPair, otherParticipant } from './conversation.record';
+import { BoundedMap } from '../shared/bounded-map';
 import type { ConversationRepository } from './conversation.repository';
 
 export interface ConversationPage {
@@ -23,8 +24,29 @@ export interface ConversationServiceDeps {
   users: UserDirectory;
 }
 
+/** Pair → conversation id never changes once made, so the send path asks the database once per pair. */
+const MAX_CACHED_PAIRS = 100_000;
+
 export class ConversationService {
+  private readonly pairIds = new BoundedMap<string, number>(MAX_CACHED_PAIRS);
+
   constructor(private readonly deps: ConversationServiceDeps) {}
+
+  forgetPair(a: number, b: number): void {
+    const [p1, p2] = orderedPair(a, b);
+    this.pairIds.delete(`${p1}:${p2}`);
+  }
+
+  /** The pair's conversation id, creating the conversation on first use. */
+  async idForPair(a: number, b: number): Promise<number> {
+    const [p1, p2] = orderedPair(a, b);
+    const key = `${p1}:${p2}`;
+    const cached = this.pairIds.get(key);
+    if (cached !== undefined) return cached;
+    const id = (await this.deps.conversations.idForPair(p1, p2)) ?? (await this.deps.conversations.findOrCreate(p1, p2)).conversation.id;
+    this.pairIds.set(key, id);
+    return id;
+  }
 
   /** The conversation if the user takes part in it; NOT_FOUND otherwise, so strangers learn nothing. */
   async requireParticipant(userId: number, conversationId: number): Promise<ConversationRecord> {

@@ -61,37 +61,58 @@ export class MessageRepository {
   }
 
   /**
-   * Inserts unless the sender already used this clientMessageId (then undefined). The caller
-   * holds the conversation's row lock, which is what keeps ids in commit order per conversation.
+   * Draws ids for `count` new messages. Called while the caller holds the conversations' row
+   * locks, so ids within a conversation are drawn, and committed, in order.
    */
-  async insert(message: NewMessage, transaction: Transaction): Promise<MessageRecord | undefined> {
-    // Stamped with the clock when the row is written, under the caller's lock, not with now() (the
-    // transaction's start, taken before it waited for the lock): created_at then grows with the id
-    // within a conversation, and lastMessageAt is the newest message's time.
-    const row = await this.sql.row(
-      `INSERT INTO messages (conversation_id, sender_id, receiver_id, content, client_message_id,
-                             attachment_id, attachment, created_at, updated_at)
-       SELECT $1, $2, $3, $4, $5, $6, $7, stamp.at, stamp.at FROM (SELECT clock_timestamp() AS at) AS stamp
-       ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
-       RETURNING ${MESSAGE_COLUMNS}`,
-      [
-        message.conversationId,
-        message.senderId,
-        message.receiverId,
-        message.content,
-        message.clientMessageId,
-        message.attachment?.id ?? null,
-        message.attachment ? JSON.stringify(message.attachment) : null,
-      ],
+  async drawIds(count: number, transaction: Transaction): Promise<number[]> {
+    const rows = await this.sql.rows<{ id: string }>(
+      "SELECT nextval('messages_id_seq') AS id FROM generate_series(1, $1)",
+      [count],
       transaction,
-    ).catch((err: unknown) => {
-      // Two sends racing with one upload: the unique index lets one through.
-      if ((err as { original?: { constraint?: string } }).original?.constraint === ATTACHMENT_TAKEN) {
-        throw new AppError('CONFLICT', 'This attachment was already sent');
-      }
-      throw err;
-    });
-    return row && toMessageRecord(row);
+    );
+    return rows.map((r) => Number(r.id));
+  }
+
+  /**
+   * Inserts many messages with pre-drawn ids in one statement. A message whose sender already used
+   * its clientMessageId (earlier, or earlier in this batch) is skipped, not an error; the result
+   * holds only the rows written.
+   */
+  async insertMany(messages: (NewMessage & { id: number })[], transaction: Transaction): Promise<MessageRecord[]> {
+    const column = <T>(pick: (m: NewMessage & { id: number }) => T) => messages.map(pick);
+    // Stamped with clock_timestamp() row by row, under the caller's locks (not now(), the
+    // transaction's start): created_at grows with the id within a conversation.
+    const rows = await this.sql
+      .rows(
+        `INSERT INTO messages (id, conversation_id, sender_id, receiver_id, content, client_message_id,
+                               attachment_id, attachment, created_at, updated_at)
+         SELECT id, conversation_id, sender_id, receiver_id, content, client_message_id, attachment_id, attachment,
+                clock_timestamp(), clock_timestamp()
+           FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[], $5::text[], $6::varchar[], $7::bigint[], $8::jsonb[])
+                AS m(id, conversation_id, sender_id, receiver_id, content, client_message_id, attachment_id, attachment)
+          ORDER BY id
+         ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+         RETURNING ${MESSAGE_COLUMNS}`,
+        [
+          column((m) => m.id),
+          column((m) => m.conversationId),
+          column((m) => m.senderId),
+          column((m) => m.receiverId),
+          column((m) => m.content),
+          column((m) => m.clientMessageId),
+          column((m) => m.attachment?.id ?? null),
+          column((m) => (m.attachment ? JSON.stringify(m.attachment) : null)),
+        ],
+        transaction,
+      )
+      .catch((err: unknown) => {
+        // Two sends racing with one upload: the unique index lets one through.
+        if ((err as { original?: { constraint?: string } }).original?.constraint === ATTACHMENT_TAKEN) {
+          throw new AppError('CONFLICT', 'This attachment was already sent');
+        }
+        throw err;
+      });
+    return rows.map(toMessageRecord);
   }
 
   /** A page of history, oldest first. `before` pages back; `after` catches up; neither: the newest. */

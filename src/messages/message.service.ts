@@ -14,6 +14,7 @@ import { type MessageJson, toMessageJson } from './message.presenter';
 import type { MessageRecord } from './message.record';
 import type { MessageRepository } from './message.repository';
 import type { SendRateLimiter } from './send-rate-limiter';
+import type { MessageWriter } from './message-writer';
 
 export interface SendInput {
   senderId: number;
@@ -49,6 +50,7 @@ export interface MessageServiceDeps {
   notifier: ChatNotifier;
   audit: AuditLogRepository;
   attachments: AttachmentRepository;
+  writer: MessageWriter;
   maxMessageLength: number;
 }
 
@@ -64,34 +66,34 @@ export class MessageService {
     const { senderId } = input;
     this.deps.rateLimiter.take(senderId);
     const content = checkContent(input.content, input.attachmentId !== undefined, this.deps.maxMessageLength);
-    const receiverId = await this.resolveReceiver(input);
+    const { receiverId, conversationId } = await this.resolveReceiver(input);
 
-    if (input.clientMessageId !== undefined) {
-      const stored = await this.deps.messages.findByClientMessageId(senderId, input.clientMessageId);
+    let attachment: AttachmentSummary | null = null;
+    if (input.attachmentId !== undefined) {
+      // A retry must be recognised before the upload is found "already sent" by its first attempt.
+      const stored = input.clientMessageId === undefined ? undefined : await this.deps.messages.findByClientMessageId(senderId, input.clientMessageId);
       if (stored) return this.replay(stored, receiverId, content, input.attachmentId);
+      attachment = await this.claimableAttachment(senderId, input.attachmentId);
     }
-    const attachment = input.attachmentId === undefined ? null : await this.claimableAttachment(senderId, input.attachmentId);
 
-    const written = await this.deps.sql.transaction(async (transaction) => {
-      // The conversation's row lock is held from before the id is drawn until commit, so ids within
-      // a conversation become visible in increasing order: a client catching up with after=<id>
-      // can never skip a message that commits later with a smaller id.
-      const conversation = await this.deps.conversations.lockPair(senderId, receiverId, transaction);
-      const message = await this.deps.messages.insert(
-        { conversationId: conversation.id, senderId, receiverId, content, clientMessageId: input.clientMessageId ?? null, attachment },
-        transaction,
-      );
-      if (!message) return undefined;
-      const updated = await this.deps.conversations.recordNewMessage(conversation.id, message, transaction);
-      return { message, conversation: updated };
-    });
-    if (!written) {
-      // A concurrent retry with the same clientMessageId committed first.
+    // The writer batches concurrent sends and keeps ids in commit order per conversation (see
+    // message-writer.ts). Without an attachment, a retry is recognised by the unique index there.
+    const write = async (id: number) =>
+      this.deps.writer.write({ conversationId: id, senderId, receiverId, content, clientMessageId: input.clientMessageId ?? null, attachment });
+    let written = await write(conversationId ?? (await this.deps.conversationService.idForPair(senderId, receiverId)));
+    if (written.kind === 'no-conversation') {
+      if (conversationId !== undefined) throw notFound('Conversation not found');
+      // The cached id of the pair is stale (its row is gone); look it up afresh, once.
+      this.deps.conversationService.forgetPair(senderId, receiverId);
+      written = await write(await this.deps.conversationService.idForPair(senderId, receiverId));
+    }
+    if (written.kind === 'duplicate') {
       const stored = await this.deps.messages.findByClientMessageId(senderId, input.clientMessageId!);
       return this.replay(stored!, receiverId, content, input.attachmentId);
     }
+    if (written.kind !== 'written') throw new AppError('UNAVAILABLE', 'The conversation could not be written; try again');
 
-    const views = await this.deps.conversationService.viewsForBoth(written.conversation, written.message);
+    const views = await this.deps.conversationService.viewsForBoth(written.conversation, written.lastMessage);
     const message = toMessageJson(written.message);
     this.deps.notifier.messageSent({ message, views });
     return { message, conversation: views[senderId]!, created: true };
@@ -187,20 +189,20 @@ export class MessageService {
     return { messages: found.map(toMessageJson) };
   }
 
-  private async resolveReceiver(input: SendInput): Promise<number> {
+  private async resolveReceiver(input: SendInput): Promise<{ receiverId: number; conversationId?: number }> {
     if (input.conversationId !== undefined) {
       if (input.receiverId !== undefined) {
         throw validationFailed('Give receiverId or conversationId, not both', [{ field: 'conversationId', message: 'not with receiverId' }]);
       }
       const conversation = await this.deps.conversationService.requireParticipant(input.senderId, input.conversationId);
-      return otherParticipant(conversation, input.senderId);
+      return { receiverId: otherParticipant(conversation, input.senderId), conversationId: conversation.id };
     }
     if (input.receiverId === undefined) {
       throw validationFailed('receiverId is required', [{ field: 'receiverId', message: 'is required' }]);
     }
     checkNotSelf(input.senderId, input.receiverId);
     if (!(await this.deps.users.find(input.receiverId))) throw notFound('User not found');
-    return input.receiverId;
+    return { receiverId: input.receiverId };
   }
 
   /**

@@ -17,6 +17,7 @@ import { errorBody, toAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { validateInput } from '../shared/validation';
 import { answer, type ChatSocket } from './ack';
+import { RecoveryGate } from './recovery';
 import { conversationRoom, userRoom } from './rooms';
 import type { ChatServer } from './socket-notifier';
 
@@ -34,18 +35,22 @@ export interface SocketHandlerDeps {
  * REST and answers through the ack; broadcasting is the services' notifier's job.
  */
 export function registerSocketHandlers(io: ChatServer, deps: SocketHandlerDeps): void {
+  const recovery = new RecoveryGate(io);
   // Runs on every connection, recovered ones included (skipMiddlewares: false), so a token that
-  // expired while the client was away is refused on reconnect.
+  // expired while the client was away is refused on reconnect, and a recovered connection gets
+  // its missed events only once its token is known to name the same user.
   io.use((socket, next) => {
     const { auth, headers } = socket.handshake;
     const token = typeof auth?.token === 'string' ? auth.token : bearerToken(headers.authorization);
     deps.verifier.verify(token).then(
       (principal) => {
+        recovery.release(socket, principal.userId);
         socket.data.principal = principal;
         socket.data.conversations ??= new Map();
         next();
       },
       (err: unknown) => {
+        recovery.release(socket, undefined);
         const refused: ExtendedError = new Error(toAppError(err).message);
         refused.data = { code: errorBody(toAppError(err)).code };
         next(refused);

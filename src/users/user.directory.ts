@@ -1,4 +1,5 @@
 import { Op } from 'sequelize';
+import { BoundedMap } from '../shared/bounded-map';
 import type { UserAttributes, UserModel } from './user.model';
 
 export type UserProfile = UserAttributes;
@@ -16,7 +17,7 @@ const MAX_CACHED_USERS = 50_000;
  * so a user the host has just created is usable at once. Concurrent misses for one id share a query.
  */
 export class UserDirectory {
-  private readonly cache = new Map<number, CacheEntry>();
+  private readonly cache = new BoundedMap<number, CacheEntry>(MAX_CACHED_USERS);
   private readonly inFlight = new Map<number, Promise<UserProfile | null>>();
 
   constructor(
@@ -71,10 +72,6 @@ export class UserDirectory {
 
   private remember(profile: UserProfile): void {
     if (this.cacheMs <= 0) return;
-    if (this.cache.size >= MAX_CACHED_USERS) {
-      const oldest = this.cache.keys().next();
-      if (!oldest.done) this.cache.delete(oldest.value);
-    }
     this.cache.set(profile.id, { profile, expiresAt: Date.now() + this.cacheMs });
   }
 }

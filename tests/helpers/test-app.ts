@@ -29,7 +29,7 @@ export async function startTestApp(overrides: Partial<ChatOptions> = {}): Promis
   const chat = await createChat({
     databaseUrl: process.env.DATABASE_URL!,
     auth: { secret: TEST_JWT_SECRET },
-    logger: createLogger('error', true),
+    logger: createLogger('error', process.env.DUET_TEST_LOGS !== '1'),
     migrate: false,
     userCacheMs: 0,
     processMetrics: false,

@@ -1,0 +1,122 @@
+import { type ConversationRecord, orderedPair } from '../conversations/conversation.record';
+import type { ConversationRepository } from '../conversations/conversation.repository';
+import type { Sql } from '../db/sql';
+import type { MessageRecord } from './message.record';
+import type { MessageRepository, NewMessage } from './message.repository';
+
+/** A written message, with its conversation after the write and that conversation's newest message. */
+export interface Written {
+  kind: 'written';
+  message: MessageRecord;
+  conversation: ConversationRecord;
+  lastMessage: MessageRecord;
+}
+
+/**
+ * What a write can come to: written; a duplicate (the sender's clientMessageId is already stored);
+ * or no conversation (the id given no longer exists or is not this pair's, e.g. a cached id after
+ * the table was emptied).
+ */
+export type WriteResult = Written | { kind: 'duplicate' } | { kind: 'no-conversation' };
+
+interface Pending {
+  message: NewMessage;
+  resolve(result: WriteResult): void;
+  reject(err: unknown): void;
+}
+
+export interface MessageWriterOptions {
+  /** Most messages in one transaction. */
+  maxBatch: number;
+  /** Most batch transactions at once (each holds a pool connection). */
+  maxInFlight: number;
+}
+
+export const DEFAULT_WRITER_OPTIONS: MessageWriterOptions = Object.freeze({ maxBatch: 200, maxInFlight: 2 });
+
+/**
+ * Writes messages in small transactions that group whatever arrived while the previous one was
+ * committing (no timer: under light load a batch is one message and waits for nothing). Each
+ * caller's promise settles only after its batch has committed.
+ *
+ * Ordering: a batch locks its conversations (in id order), then draws the message ids, inserts
+ * and commits, all under those locks. Within a conversation ids are therefore drawn and made
+ * visible in increasing order, so a client catching up with after=<id> never skips a message.
+ *
+ * A message that dedupes (clientMessageId already used) resolves to undefined without failing its
+ * batch. If a batch fails as a whole, its messages are retried one by one, so one bad message
+ * fails alone.
+ */
+export class MessageWriter {
+  private readonly queue: Pending[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly messages: MessageRepository,
+    private readonly conversations: ConversationRepository,
+    private readonly options: MessageWriterOptions = DEFAULT_WRITER_OPTIONS,
+  ) {}
+
+  /** Resolves once committed. */
+  write(message: NewMessage): Promise<WriteResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ message, resolve, reject });
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      this.inFlight++;
+      void this.run(batch).finally(() => {
+        this.inFlight--;
+        this.drain();
+      });
+    }
+  }
+
+  private async run(batch: Pending[]): Promise<void> {
+    try {
+      const results = await this.writeBatch(batch.map((p) => p.message));
+      batch.forEach((p, i) => p.resolve(results[i]));
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+      for (const pending of batch) await this.run([pending]);
+    }
+  }
+
+  private writeBatch(batch: NewMessage[]): Promise<WriteResult[]> {
+    return this.sql.transaction(async (transaction) => {
+      const conversationIds = [...new Set(batch.map((m) => m.conversationId))].sort((a, b) => a - b);
+      const locked = await this.conversations.lockMany(conversationIds, transaction);
+      // A conversation id that is gone, or now belongs to another pair, is never written into.
+      const writable = batch.filter((m) => {
+        const pair = locked.get(m.conversationId);
+        const [p1, p2] = orderedPair(m.senderId, m.receiverId);
+        return pair !== undefined && pair[0] === p1 && pair[1] === p2;
+      });
+      const ids = writable.length ? await this.messages.drawIds(writable.length, transaction) : [];
+      const idOf = new Map(writable.map((m, i) => [m, ids[i]!]));
+      const inserted = await this.messages.insertMany(
+        writable.map((m) => ({ ...m, id: idOf.get(m)! })),
+        transaction,
+      );
+      const updated = inserted.length ? await this.conversations.recordNewMessages(inserted, transaction) : [];
+      const byId = new Map(inserted.map((m) => [m.id, m]));
+      const conversationById = new Map(updated.map((c) => [c.id, c]));
+      return batch.map((pending): WriteResult => {
+        const id = idOf.get(pending);
+        if (id === undefined) return { kind: 'no-conversation' };
+        const message = byId.get(id);
+        if (!message) return { kind: 'duplicate' };
+        const conversation = conversationById.get(message.conversationId)!;
+        return { kind: 'written', message, conversation, lastMessage: byId.get(conversation.lastMessageId!) ?? message };
+      });
+    });
+  }
+}

@@ -1,0 +1,74 @@
+import { createCast, resetData } from '../helpers/factories';
+import { bearer, startTestApp, type TestApp } from '../helpers/test-app';
+
+// A 1×1 PNG: real bytes, so the upload passes the type check.
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c63f80f00000101000518d84e0000000049454e44ae426082',
+  'hex',
+);
+
+/**
+ * Concurrent sends are written in shared transactions (src/messages/message-writer.ts). A message
+ * that dedupes or fails must not take the rest of its batch down with it.
+ */
+describe('batched writes', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+  beforeEach(() => resetData(t.chat.sequelize));
+
+  const send = (from: number, body: object) => t.api().post('/api/chat/send').set(bearer(from)).send(body);
+
+  test('a failing and a deduplicated message in the same burst leave the others written once each', async () => {
+    const { alice, bob, stranger: carol } = await createCast(t.chat.sequelize);
+    const upload = await t.api().post('/api/chat/attachments').set(bearer(alice)).attach('file', PNG, 'dot.png');
+    const attachmentId = upload.body.attachment.id as number;
+
+    const plain = Array.from({ length: 30 }, (_, i) =>
+      send(i % 2 ? alice : bob, { receiverId: i % 2 ? (i % 3 ? bob : carol) : alice, content: `burst ${i}`, clientMessageId: `b-${i}` }),
+    );
+    // Two sends of one upload (only one may carry it) and two retries of one clientMessageId.
+    const racing = [
+      send(alice, { receiverId: bob, attachmentId, clientMessageId: 'att-1' }),
+      send(alice, { receiverId: carol, attachmentId, clientMessageId: 'att-2' }),
+      send(bob, { receiverId: alice, content: 'retry me', clientMessageId: 'dup' }),
+      send(bob, { receiverId: alice, content: 'retry me', clientMessageId: 'dup' }),
+    ];
+    const [plainResults, racingResults] = await Promise.all([Promise.all(plain), Promise.all(racing)]);
+
+    expect(plainResults.map((r) => r.status)).toEqual(Array(30).fill(201));
+    expect(racingResults.slice(0, 2).map((r) => r.status).sort()).toEqual([201, 409]);
+    expect(racingResults.slice(2).map((r) => r.status).sort()).toEqual([200, 201]);
+    expect(racingResults[2]!.body.message.id).toBe(racingResults[3]!.body.message.id);
+
+    const [rows] = await t.chat.sequelize.query(
+      'SELECT client_message_id, count(*)::int AS n FROM messages GROUP BY client_message_id ORDER BY client_message_id',
+    );
+    const counts = new Map((rows as { client_message_id: string; n: number }[]).map((r) => [r.client_message_id, r.n]));
+    for (let i = 0; i < 30; i++) expect(counts.get(`b-${i}`)).toBe(1);
+    expect(counts.get('dup')).toBe(1);
+    expect((counts.get('att-1') ?? 0) + (counts.get('att-2') ?? 0)).toBe(1);
+  });
+
+  test('within a conversation ids and times grow together, and counters match the rows', async () => {
+    const { alice, bob } = await createCast(t.chat.sequelize);
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => send(i % 2 ? alice : bob, { receiverId: i % 2 ? bob : alice, content: `m${i}` })),
+    );
+    const [rows] = await t.chat.sequelize.query('SELECT id, created_at FROM messages ORDER BY id');
+    const times = (rows as { created_at: Date }[]).map((r) => new Date(r.created_at).getTime());
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+
+    const [[conversation]] = (await t.chat.sequelize.query(
+      `SELECT c.last_message_id, c.participant_1_unread + c.participant_2_unread AS unread,
+              (SELECT max(id) FROM messages) AS newest, (SELECT count(*) FROM messages WHERE NOT is_read) AS really_unread
+         FROM conversations c`,
+    )) as [Record<string, string | number>[], unknown];
+    expect(Number(conversation!.last_message_id)).toBe(Number(conversation!.newest));
+    expect(Number(conversation!.unread)).toBe(Number(conversation!.really_unread));
+    expect(Number(conversation!.unread)).toBe(40);
+  });
+});
