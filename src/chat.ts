@@ -19,6 +19,7 @@ import { type AttachmentStorage, LocalDiskStorage } from './attachments/attachme
 import { DEFAULT_ALLOWED_TYPES } from './attachments/content-type';
 import { DEFAULT_ORPHAN_TTL_MS, startOrphanSweep } from './attachments/orphan-sweep';
 import path from 'node:path';
+import { startPeriodic } from './shared/periodic';
 import { ConversationRepository } from './conversations/conversation.repository';
 import { ConversationService } from './conversations/conversation.service';
 import { migrate } from './db/migrator';
@@ -38,6 +39,9 @@ import { createLogger, type Logger } from './shared/logger';
 import { UserDirectory } from './users/user.directory';
 import { defineUserModel } from './users/user.model';
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+
 export interface ChatOptions {
   /** The host's Sequelize instance (sequelize-typescript or plain Sequelize 6); Duet leaves it open on close(). */
   sequelize?: Sequelize;
@@ -55,6 +59,8 @@ export interface ChatOptions {
   dbPoolMax?: number;
   /** Node process metrics in the registry (default true; a host with its own may turn them off). */
   processMetrics?: boolean;
+  /** Purge soft-deleted messages this many days after their deletion (0 or unset: keep them). */
+  retentionDays?: number;
   /** Socket.IO gateway settings (typing expiry, presence grace, recovery window, payload size). */
   realtime?: Partial<RealtimeOptions>;
   attachments?: {
@@ -167,6 +173,11 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     },
   });
   const orphanSweep = startOrphanSweep(attachments, options.attachments?.orphanTtlMs ?? DEFAULT_ORPHAN_TTL_MS, logger);
+  const retentionDays = options.retentionDays ?? 0;
+  const retention =
+    retentionDays > 0
+      ? startPeriodic('retention purge', RETENTION_INTERVAL_MS, () => admin.purgeDeletedBefore(new Date(Date.now() - retentionDays * DAY_MS)), logger)
+      : undefined;
   const verifier = new TokenVerifier(auth, userDirectory);
   const router = createChatRouter({
     verifier,
@@ -205,7 +216,8 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       }
     },
     close: async () => {
-      if (orphanSweep) clearInterval(orphanSweep);
+      orphanSweep?.();
+      retention?.();
       await realtime?.close();
       if (ownsDatabase) await sequelize.close();
     },

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     userCacheMs: config.userCacheMs,
     dbPoolMax: config.dbPoolMax,
     attachments: config.attachments,
+    retentionDays: config.retentionDays,
   });
   if (embedded) {
     const seeded = await seed(chat.sequelize, config.users);

@@ -1,5 +1,5 @@
 import type { Transaction } from 'sequelize';
-import { Sql } from '../db/sql';
+import { Conditions, Sql } from '../db/sql';
 import { MESSAGE_COLUMNS, type MessageRecord, toMessageRecord } from '../messages/message.record';
 
 export type DeletedFilter = 'only' | 'include' | 'exclude';
@@ -12,6 +12,8 @@ export interface AdminMessageFilter {
   since?: Date;
   until?: Date;
   before?: number;
+  /** Soft-deleted before this time (retention). */
+  deletedBefore?: Date;
   limit: number;
 }
 
@@ -27,26 +29,18 @@ export class AdminMessageRepository {
     // Plain SQL through this instance's connection, not the global Message model: that class is
     // bound to whichever Sequelize registered it last, so with two Duets in one process (a host
     // with two chats, or tests) it would query the other one's, possibly closed, pool.
-    const conditions: string[] = [];
-    const bind: unknown[] = [];
-    const where = (condition: (param: string) => string, value: unknown) => {
-      bind.push(value);
-      conditions.push(condition(`$${bind.length}`));
-    };
-    if (filter.id !== undefined) where((p) => `id = ${p}`, filter.id);
-    if (filter.before !== undefined) where((p) => `id < ${p}`, filter.before);
-    if (filter.deleted === 'only') conditions.push('deleted_at IS NOT NULL');
-    if (filter.deleted === 'exclude') conditions.push('deleted_at IS NULL');
-    if (filter.conversationId !== undefined) where((p) => `conversation_id = ${p}`, filter.conversationId);
-    if (filter.senderId !== undefined) where((p) => `sender_id = ${p}`, filter.senderId);
-    if (filter.since) where((p) => `created_at >= ${p}`, filter.since);
-    if (filter.until) where((p) => `created_at < ${p}`, filter.until);
-    bind.push(filter.limit);
-    const rows = await this.sql.rows(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
-        ORDER BY id DESC LIMIT $${bind.length}`,
-      bind,
-    );
+    const where = new Conditions();
+    if (filter.id !== undefined) where.add((p) => `id = ${p}`, filter.id);
+    if (filter.before !== undefined) where.add((p) => `id < ${p}`, filter.before);
+    if (filter.deleted === 'only') where.raw('deleted_at IS NOT NULL');
+    if (filter.deleted === 'exclude') where.raw('deleted_at IS NULL');
+    if (filter.deletedBefore) where.add((p) => `deleted_at < ${p}`, filter.deletedBefore);
+    if (filter.conversationId !== undefined) where.add((p) => `conversation_id = ${p}`, filter.conversationId);
+    if (filter.senderId !== undefined) where.add((p) => `sender_id = ${p}`, filter.senderId);
+    if (filter.since) where.add((p) => `created_at >= ${p}`, filter.since);
+    if (filter.until) where.add((p) => `created_at < ${p}`, filter.until);
+    const limit = where.param(filter.limit);
+    const rows = await this.sql.rows(`SELECT ${MESSAGE_COLUMNS} FROM messages ${where} ORDER BY id DESC LIMIT ${limit}`, where.bind);
     return rows.map(toMessageRecord);
   }
 

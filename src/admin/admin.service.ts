@@ -8,6 +8,9 @@ import type { MessageRecord } from '../messages/message.record';
 import { AppError, notFound } from '../shared/errors';
 import type { AdminMessageFilter, AdminMessageRepository } from './admin-message.repository';
 
+/** The actor of entries Duet writes by itself (retention), not on anyone's request. */
+export const SYSTEM_ACTOR_ID = 0;
+
 export interface AdminMessageJson extends MessageJson {
   deletedAt: string | null;
   deletedBy: number | null;
@@ -93,6 +96,22 @@ export class AdminService {
     // Users still showing it (it was not soft-deleted first) drop it.
     if (purged.removed.deletedAt === null) {
       this.deps.notifier.messageDeleted({ messageId, conversationId: purged.removed.conversationId, participantIds: purged.participantIds });
+    }
+  }
+
+  /**
+   * Retention: purges messages soft-deleted before `cutoff`, each with an audit entry whose actor
+   * is SYSTEM_ACTOR_ID. Returns how many.
+   */
+  async purgeDeletedBefore(cutoff: Date): Promise<number> {
+    let purged = 0;
+    for (;;) {
+      const batch = await this.deps.adminMessages.find({ deleted: 'only', deletedBefore: cutoff, limit: 100 });
+      for (const message of batch) {
+        await this.purge(SYSTEM_ACTOR_ID, message.id, 'retention');
+        purged++;
+      }
+      if (batch.length < 100) return purged;
     }
   }
 

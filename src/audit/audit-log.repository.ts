@@ -1,5 +1,5 @@
 import type { Transaction } from 'sequelize';
-import { Sql, toDate, toNumber } from '../db/sql';
+import { Conditions, Sql, toDate, toNumber } from '../db/sql';
 
 export type AuditAction = 'message.deleted' | 'message.restored' | 'message.purged';
 
@@ -35,21 +35,14 @@ export class AuditLogRepository {
 
   /** Newest first; `before` is the last id of the previous page. */
   async list(filter: { messageId?: number; actorId?: number; before?: number; limit: number }): Promise<AuditEntry[]> {
-    const conditions: string[] = [];
-    const bind: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      bind.push(value);
-      conditions.push(sql.replace('?', `$${bind.length}`));
-    };
-    if (filter.messageId !== undefined) add('message_id = ?', filter.messageId);
-    if (filter.actorId !== undefined) add('actor_id = ?', filter.actorId);
-    if (filter.before !== undefined) add('id < ?', filter.before);
-    bind.push(filter.limit);
+    const where = new Conditions();
+    if (filter.messageId !== undefined) where.add((p) => `message_id = ${p}`, filter.messageId);
+    if (filter.actorId !== undefined) where.add((p) => `actor_id = ${p}`, filter.actorId);
+    if (filter.before !== undefined) where.add((p) => `id < ${p}`, filter.before);
+    const limit = where.param(filter.limit);
     const rows = await this.sql.rows(
-      `SELECT id, action, actor_id, message_id, conversation_id, reason, at FROM audit_log
-        ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
-        ORDER BY id DESC LIMIT $${bind.length}`,
-      bind,
+      `SELECT id, action, actor_id, message_id, conversation_id, reason, at FROM audit_log ${where} ORDER BY id DESC LIMIT ${limit}`,
+      where.bind,
     );
     return rows.map((r) => ({
       id: toNumber(r.id),

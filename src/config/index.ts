@@ -52,6 +52,8 @@ export interface Config {
     allowedTypes: string[];
     orphanTtlMs: number;
   };
+  /** Days after which soft-deleted messages are purged; 0 keeps them. */
+  retentionDays: number;
   /** Pool size for the server's PostgreSQL connections. */
   dbPoolMax: number;
   /** How long a looked-up user is trusted before the host table is asked again. */
@@ -179,6 +181,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       allowedTypes: list(env, 'ATTACHMENT_TYPES', [...DEFAULT_ALLOWED_TYPES]),
       orphanTtlMs: integer(env, 'ATTACHMENT_ORPHAN_TTL_MS', 24 * 60 * 60 * 1000, 0),
     },
+    retentionDays: integer(env, 'RETENTION_DAYS', 0, 0, 36500),
     dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
     userCacheMs: integer(env, 'USER_CACHE_MS', 30_000, 0),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),

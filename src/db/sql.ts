@@ -23,3 +23,31 @@ export const toNullableNumber = (value: unknown): number | null => (value === nu
 export const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
 export const toNullableDate = (value: unknown): Date | null =>
   value === null || value === undefined ? null : toDate(value);
+
+/** A WHERE clause built from optional filters, with numbered bind parameters. */
+export class Conditions {
+  readonly bind: unknown[] = [];
+  private readonly parts: string[] = [];
+
+  /** Adds `condition` with `value` bound to the parameter it is handed. */
+  add(condition: (param: string) => string, value: unknown): this {
+    this.parts.push(condition(this.param(value)));
+    return this;
+  }
+
+  /** Adds a condition with no parameter. */
+  raw(condition: string): this {
+    this.parts.push(condition);
+    return this;
+  }
+
+  /** Binds a value and returns its placeholder. */
+  param(value: unknown): string {
+    this.bind.push(value);
+    return `$${this.bind.length}`;
+  }
+
+  toString(): string {
+    return this.parts.length ? `WHERE ${this.parts.join(' AND ')}` : '';
+  }
+}
