@@ -69,6 +69,16 @@ export class AttachmentRepository {
     return row && toAttachment(row);
   }
 
+  /** Deletes the upload only if still no message points at it (a send may have claimed it meanwhile). */
+  async removeIfUnsent(id: number): Promise<AttachmentRecord | undefined> {
+    const row = await this.sql.row(
+      `DELETE FROM attachments a WHERE a.id = $1 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.attachment_id = a.id)
+       RETURNING ${COLUMNS}`,
+      [id],
+    );
+    return row && toAttachment(row);
+  }
+
   /** Uploads older than the cut-off that no message points at. */
   async findOrphans(olderThan: Date, limit: number): Promise<AttachmentRecord[]> {
     const rows = await this.sql.rows(

@@ -69,8 +69,7 @@ export class AttachmentService {
     for (;;) {
       const batch = await this.deps.repository.findOrphans(new Date(now.getTime() - maxAgeMs), 500);
       for (const orphan of batch) {
-        await this.deps.repository.remove(orphan.id);
-        await this.deps.storage.remove(orphan.storageKey);
+        if (await this.deps.repository.removeIfUnsent(orphan.id)) await this.deps.storage.remove(orphan.storageKey);
       }
       removed += batch.length;
       if (batch.length < 500) return removed;

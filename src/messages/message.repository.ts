@@ -14,6 +14,7 @@ export interface NewMessage {
 }
 
 const ATTACHMENT_TAKEN = 'messages_attachment_unique';
+const ATTACHMENT_EXISTS = 'messages_attachment_id_fkey';
 
 export interface HistoryPage {
   messages: MessageRecord[];
@@ -107,9 +108,10 @@ export class MessageRepository {
       )
       .catch((err: unknown) => {
         // Two sends racing with one upload: the unique index lets one through.
-        if ((err as { original?: { constraint?: string } }).original?.constraint === ATTACHMENT_TAKEN) {
-          throw new AppError('CONFLICT', 'This attachment was already sent');
-        }
+        const constraint = (err as { original?: { constraint?: string } }).original?.constraint;
+        if (constraint === ATTACHMENT_TAKEN) throw new AppError('CONFLICT', 'This attachment was already sent');
+        // The unsent-upload sweep removed it between the check and the insert.
+        if (constraint === ATTACHMENT_EXISTS) throw new AppError('NOT_FOUND', 'Attachment not found');
         throw err;
       });
     return rows.map(toMessageRecord);
