@@ -33,7 +33,7 @@ import { MessageWriter } from './messages/message-writer';
 import { SendRateLimiter } from './messages/send-rate-limiter';
 import { type ChatMetrics, createMetrics } from './ops/metrics';
 import { createRealtime, DEFAULT_REALTIME_OPTIONS, type Realtime, type RealtimeOptions } from './realtime/realtime';
-import type { ChatServer } from './realtime/socket-notifier';
+import type { Server as SocketServer } from 'socket.io';
 import type http from 'node:http';
 import { createLogger, type Logger } from './shared/logger';
 import { UserDirectory } from './users/user.directory';
@@ -95,7 +95,7 @@ export interface Chat {
    * Starts the Socket.IO gateway on the host's HTTP server (or on the host's own Socket.IO Server,
    * which should enable connectionStateRecovery with skipMiddlewares: false). Once per chat.
    */
-  attach(target: http.Server | ChatServer): Realtime;
+  attach(target: http.Server | SocketServer): Realtime;
   /** true when the database answers. */
   isReady(): Promise<boolean>;
   close(): Promise<void>;

@@ -22,7 +22,7 @@ import { authenticate, requireAdmin } from './auth.middleware';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { jsonBody } from './json-body.middleware';
 import { validate } from './validate.middleware';
-import { requestContextMiddleware } from './request-context.middleware';
+import { accessLog, requestContextMiddleware } from './request-context.middleware';
 import type { ChatMetrics } from '../ops/metrics';
 
 export interface ChatRouterDeps {
@@ -46,7 +46,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   const router = Router();
 
   // Authenticate before reading bodies: strangers' payloads are not parsed at all.
-  router.use(requestContextMiddleware, deps.metrics.httpTimer, authenticate(deps.verifier), ...jsonBody(deps.maxJsonBytes));
+  router.use(requestContextMiddleware, accessLog(deps.logger), deps.metrics.httpTimer, authenticate(deps.verifier), ...jsonBody(deps.maxJsonBytes));
 
   router.post('/send', validate({ body: sendMessageSchema }), messages.send);
   router.post('/conversations', validate({ body: openConversationBody }), conversations.open);

@@ -55,11 +55,12 @@ export interface Realtime {
  * recovery replays missed events after a short drop; the catch-up that always works is history
  * with after=<last id held> (docs/realtime.md).
  */
-export function createRealtime(target: http.Server | ChatServer, deps: RealtimeDeps, options: RealtimeOptions): Realtime {
+export function createRealtime(target: http.Server | Server, deps: RealtimeDeps, options: RealtimeOptions): Realtime {
   const ownsServer = !(target instanceof Server);
   const io: ChatServer =
     target instanceof Server
-      ? target
+      ? // A host's own Server is untyped; Duet's events are what it will carry.
+        (target as unknown as ChatServer)
       : new Server(target, {
           connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: false },
           perMessageDeflate: false,

@@ -1,6 +1,12 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { io as connectClient } from 'socket.io-client';
+import { createChat } from '../../src/chat';
+import { createLogger } from '../../src/shared/logger';
 import { createCast, resetData } from '../helpers/factories';
 import { connectAs, disconnectAll, emitAck, nextEvent, record, settle } from '../helpers/sockets';
-import { startTestApp, type TestApp } from '../helpers/test-app';
+import { startTestApp, TEST_JWT_SECRET, type TestApp, tokenFor } from '../helpers/test-app';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -22,4 +28,35 @@ test('a message sent over the socket reaches the receiver and not the stranger',
   expect(event.conversation.unreadCount).toBe(1);
   await settle();
   expect(strangerSaw).toEqual([]);
+});
+
+test("a host can hand Duet its own Socket.IO server", async () => {
+  const { alice, bob } = await createCast(t.chat.sequelize);
+  const server = http.createServer();
+  const io = new Server(server, { connectionStateRecovery: { skipMiddlewares: false } });
+  const chat = await createChat({
+    databaseUrl: process.env.DATABASE_URL!,
+    auth: { secret: TEST_JWT_SECRET },
+    logger: createLogger('error', true),
+    migrate: false,
+    processMetrics: false,
+  });
+  const realtime = chat.attach(io);
+  expect(realtime.io).toBe(io);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const connect = (userId: number) => connectClient(url, { auth: { token: tokenFor(userId) }, transports: ['websocket'], forceNew: true });
+  const [a, b] = [connect(alice), connect(bob)];
+  try {
+    const received = nextEvent<{ message: { content: string } }>(b, 'new_message');
+    await new Promise<void>((resolve) => b.on('connect', () => resolve()));
+    const ack = await a.timeout(5000).emitWithAck('send_message', { receiverId: bob, content: 'via the host io' });
+    expect(ack.ok).toBe(true);
+    expect((await received).message.content).toBe('via the host io');
+  } finally {
+    a.disconnect();
+    b.disconnect();
+    await chat.close();
+    io.close();
+  }
 });
