@@ -30,6 +30,7 @@ import { createChatRouter } from './http/chat.router';
 import { MessageRepository } from './messages/message.repository';
 import { MessageService } from './messages/message.service';
 import { MessageWriter } from './messages/message-writer';
+import { SendBatchRepository } from './messages/send-batch.repository';
 import { SendRateLimiter } from './messages/send-rate-limiter';
 import { type ChatMetrics, createMetrics } from './ops/metrics';
 import { createRealtime, DEFAULT_REALTIME_OPTIONS, type Realtime, type RealtimeOptions } from './realtime/realtime';
@@ -158,7 +159,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     notifier,
     audit,
     attachments: attachmentRepository,
-    writer: new MessageWriter(sql, messageRepository, conversationRepository),
+    writer: new MessageWriter(sql, new SendBatchRepository(sql)),
     maxMessageLength: limits.maxMessageLength,
   });
   const admin = new AdminService({

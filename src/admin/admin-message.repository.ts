@@ -1,5 +1,4 @@
-import type { Transaction } from 'sequelize';
-import { Conditions, Sql } from '../db/sql';
+import { Conditions, Sql, type Transaction } from '../db/sql';
 import { MESSAGE_COLUMNS, type MessageRecord, toMessageRecord } from '../messages/message.record';
 
 export type DeletedFilter = 'only' | 'include' | 'exclude';

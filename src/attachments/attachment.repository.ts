@@ -1,5 +1,4 @@
-import type { Transaction } from 'sequelize';
-import { Sql, toDate, toNumber } from '../db/sql';
+import { Sql, toDate, toNumber, type Transaction } from '../db/sql';
 
 export interface AttachmentRecord {
   id: number;

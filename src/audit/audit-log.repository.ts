@@ -1,5 +1,4 @@
-import type { Transaction } from 'sequelize';
-import { Conditions, Sql, toDate, toNumber } from '../db/sql';
+import { Conditions, Sql, toDate, toNumber, type Transaction } from '../db/sql';
 
 export type AuditAction = 'message.deleted' | 'message.restored' | 'message.purged';
 

@@ -1,6 +1,4 @@
-import type { Transaction } from 'sequelize';
-import { Sql } from '../db/sql';
-import type { MessageRecord } from '../messages/message.record';
+import { Sql, type Transaction } from '../db/sql';
 import {
   CONVERSATION_COLUMNS,
   conversationColumns,
@@ -68,54 +66,6 @@ export class ConversationRepository {
   async lockById(id: number, transaction: Transaction): Promise<ConversationRecord | undefined> {
     const row = await this.sql.row(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 FOR UPDATE`, [id], transaction);
     return row && toConversationRecord(row);
-  }
-
-  /**
-   * Locks several conversations, always in id order, so two writers cannot deadlock. Returns the
-   * participants of those that exist.
-   */
-  async lockMany(ids: readonly number[], transaction: Transaction): Promise<Map<number, [number, number]>> {
-    const rows = await this.sql.rows<{ id: number; participant_1_id: number; participant_2_id: number }>(
-      'SELECT id, participant_1_id, participant_2_id FROM conversations WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE',
-      [ids],
-      transaction,
-    );
-    return new Map(rows.map((r) => [Number(r.id), [Number(r.participant_1_id), Number(r.participant_2_id)]]));
-  }
-
-  /**
-   * Records the newest of a batch's messages per conversation and counts them as unread for their
-   * receivers (participant 1 is the smaller id, so a message is to participant 1 when its receiver
-   * id is below its sender's).
-   */
-  async recordNewMessages(messages: readonly MessageRecord[], transaction: Transaction): Promise<ConversationRecord[]> {
-    const byConversation = new Map<number, { last: MessageRecord; toFirst: number; toSecond: number }>();
-    for (const m of messages) {
-      const entry = byConversation.get(m.conversationId) ?? { last: m, toFirst: 0, toSecond: 0 };
-      if (m.id > entry.last.id) entry.last = m;
-      if (m.receiverId < m.senderId) entry.toFirst++;
-      else entry.toSecond++;
-      byConversation.set(m.conversationId, entry);
-    }
-    const entries = [...byConversation.entries()];
-    const rows = await this.sql.rows(
-      `UPDATE conversations c
-          SET last_message_id = u.last_id, last_message_at = u.last_at, last_activity_at = u.last_at, updated_at = now(),
-              participant_1_unread = c.participant_1_unread + u.to_first,
-              participant_2_unread = c.participant_2_unread + u.to_second
-         FROM unnest($1::int[], $2::bigint[], $3::timestamptz[], $4::int[], $5::int[]) AS u(id, last_id, last_at, to_first, to_second)
-        WHERE c.id = u.id
-        RETURNING ${conversationColumns('c')}`,
-      [
-        entries.map(([id]) => id),
-        entries.map(([, e]) => e.last.id),
-        entries.map(([, e]) => e.last.createdAt),
-        entries.map(([, e]) => e.toFirst),
-        entries.map(([, e]) => e.toSecond),
-      ],
-      transaction,
-    );
-    return rows.map(toConversationRecord);
   }
 
   /**

@@ -1,19 +1,63 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import type { Sequelize } from 'sequelize';
 
-/** Raw, parameterised SQL for the paths where we need exact control of locks and indexes. */
+/** The part of a pg client Duet uses. */
+interface PgClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: object[] }>;
+}
+
+interface ConnectionManager {
+  getConnection(options: { type: 'write' }): Promise<PgClient>;
+  releaseConnection(connection: PgClient): void;
+}
+
+/** A transaction in progress: every statement given it runs on its one connection. */
+export interface Transaction {
+  readonly client: PgClient;
+}
+
+/**
+ * Raw, parameterised SQL for the paths where we need exact control of locks and indexes. It runs
+ * on connections from Sequelize's own pool (one pool, one set of pool metrics) but talks to pg
+ * directly: Sequelize's per-query work (bind formatting, hooks, result shaping) cost more CPU than
+ * the rest of a send.
+ */
 export class Sql {
-  constructor(readonly sequelize: Sequelize) {}
+  private readonly connections: ConnectionManager;
+
+  constructor(readonly sequelize: Sequelize) {
+    this.connections = sequelize.connectionManager as unknown as ConnectionManager;
+  }
 
   async rows<T extends object = Record<string, unknown>>(text: string, bind: unknown[] = [], transaction?: Transaction): Promise<T[]> {
-    return this.sequelize.query<T>(text, { bind, type: QueryTypes.SELECT, transaction });
+    if (transaction) return (await transaction.client.query(text, bind)).rows as T[];
+    const client = await this.connections.getConnection({ type: 'write' });
+    try {
+      return (await client.query(text, bind)).rows as T[];
+    } finally {
+      this.connections.releaseConnection(client);
+    }
   }
 
   async row<T extends object = Record<string, unknown>>(text: string, bind: unknown[] = [], transaction?: Transaction): Promise<T | undefined> {
     return (await this.rows<T>(text, bind, transaction))[0];
   }
 
-  transaction<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {
-    return this.sequelize.transaction(work);
+  /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
+  async transaction<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {
+    const client = await this.connections.getConnection({ type: 'write' });
+    try {
+      await client.query('BEGIN');
+      try {
+        const result = await work({ client });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      this.connections.releaseConnection(client);
+    }
   }
 }
 

@@ -1,8 +1,8 @@
 import { type ConversationRecord, orderedPair } from '../conversations/conversation.record';
-import type { ConversationRepository } from '../conversations/conversation.repository';
 import type { Sql } from '../db/sql';
 import type { MessageRecord } from './message.record';
-import type { MessageRepository, NewMessage } from './message.repository';
+import type { NewMessage } from './message.repository';
+import type { SendBatchRepository } from './send-batch.repository';
 
 /** A written message, with its conversation after the write and that conversation's newest message. */
 export interface Written {
@@ -53,8 +53,7 @@ export class MessageWriter {
 
   constructor(
     private readonly sql: Sql,
-    private readonly messages: MessageRepository,
-    private readonly conversations: ConversationRepository,
+    private readonly batches: SendBatchRepository,
     private readonly options: MessageWriterOptions = DEFAULT_WRITER_OPTIONS,
   ) {}
 
@@ -93,24 +92,21 @@ export class MessageWriter {
   private writeBatch(batch: NewMessage[]): Promise<WriteResult[]> {
     return this.sql.transaction(async (transaction) => {
       const conversationIds = [...new Set(batch.map((m) => m.conversationId))].sort((a, b) => a - b);
-      const locked = await this.conversations.lockMany(conversationIds, transaction);
+      const { participants, ids } = await this.batches.lockAndDrawIds(conversationIds, batch.length, transaction);
       // A conversation id that is gone, or now belongs to another pair, is never written into.
-      const writable = batch.filter((m) => {
-        const pair = locked.get(m.conversationId);
+      const writable = new Map<NewMessage, number>();
+      batch.forEach((m, i) => {
+        const pair = participants.get(m.conversationId);
         const [p1, p2] = orderedPair(m.senderId, m.receiverId);
-        return pair !== undefined && pair[0] === p1 && pair[1] === p2;
+        if (pair && pair[0] === p1 && pair[1] === p2) writable.set(m, ids[i]!);
       });
-      const ids = writable.length ? await this.messages.drawIds(writable.length, transaction) : [];
-      const idOf = new Map(writable.map((m, i) => [m, ids[i]!]));
-      const inserted = await this.messages.insertMany(
-        writable.map((m) => ({ ...m, id: idOf.get(m)! })),
-        transaction,
-      );
-      const updated = inserted.length ? await this.conversations.recordNewMessages(inserted, transaction) : [];
-      const byId = new Map(inserted.map((m) => [m.id, m]));
-      const conversationById = new Map(updated.map((c) => [c.id, c]));
+      const written = writable.size
+        ? await this.batches.insertAndRecord([...writable].map(([m, id]) => ({ ...m, id })), transaction)
+        : { messages: [], conversations: [] };
+      const byId = new Map(written.messages.map((m) => [m.id, m]));
+      const conversationById = new Map(written.conversations.map((c) => [c.id, c]));
       return batch.map((pending): WriteResult => {
-        const id = idOf.get(pending);
+        const id = writable.get(pending);
         if (id === undefined) return { kind: 'no-conversation' };
         const message = byId.get(id);
         if (!message) return { kind: 'duplicate' };

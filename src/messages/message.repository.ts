@@ -1,7 +1,5 @@
-import type { Transaction } from 'sequelize';
 import type { AttachmentSummary } from '../attachments/attachment.presenter';
-import { Sql } from '../db/sql';
-import { AppError } from '../shared/errors';
+import { Sql, type Transaction } from '../db/sql';
 import { MESSAGE_COLUMNS, type MessageRecord, toMessageRecord } from './message.record';
 
 export interface NewMessage {
@@ -12,9 +10,6 @@ export interface NewMessage {
   clientMessageId: string | null;
   attachment: AttachmentSummary | null;
 }
-
-const ATTACHMENT_TAKEN = 'messages_attachment_unique';
-const ATTACHMENT_EXISTS = 'messages_attachment_id_fkey';
 
 export interface HistoryPage {
   messages: MessageRecord[];
@@ -59,62 +54,6 @@ export class MessageRepository {
       transaction,
     );
     return row && toMessageRecord(row);
-  }
-
-  /**
-   * Draws ids for `count` new messages. Called while the caller holds the conversations' row
-   * locks, so ids within a conversation are drawn, and committed, in order.
-   */
-  async drawIds(count: number, transaction: Transaction): Promise<number[]> {
-    const rows = await this.sql.rows<{ id: string }>(
-      "SELECT nextval('messages_id_seq') AS id FROM generate_series(1, $1)",
-      [count],
-      transaction,
-    );
-    return rows.map((r) => Number(r.id));
-  }
-
-  /**
-   * Inserts many messages with pre-drawn ids in one statement. A message whose sender already used
-   * its clientMessageId (earlier, or earlier in this batch) is skipped, not an error; the result
-   * holds only the rows written.
-   */
-  async insertMany(messages: (NewMessage & { id: number })[], transaction: Transaction): Promise<MessageRecord[]> {
-    const column = <T>(pick: (m: NewMessage & { id: number }) => T) => messages.map(pick);
-    // Stamped with clock_timestamp() row by row, under the caller's locks (not now(), the
-    // transaction's start): created_at grows with the id within a conversation.
-    const rows = await this.sql
-      .rows(
-        `INSERT INTO messages (id, conversation_id, sender_id, receiver_id, content, client_message_id,
-                               attachment_id, attachment, created_at, updated_at)
-         SELECT id, conversation_id, sender_id, receiver_id, content, client_message_id, attachment_id, attachment,
-                clock_timestamp(), clock_timestamp()
-           FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[], $5::text[], $6::varchar[], $7::bigint[], $8::jsonb[])
-                AS m(id, conversation_id, sender_id, receiver_id, content, client_message_id, attachment_id, attachment)
-          ORDER BY id
-         ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
-         RETURNING ${MESSAGE_COLUMNS}`,
-        [
-          column((m) => m.id),
-          column((m) => m.conversationId),
-          column((m) => m.senderId),
-          column((m) => m.receiverId),
-          column((m) => m.content),
-          column((m) => m.clientMessageId),
-          column((m) => m.attachment?.id ?? null),
-          column((m) => (m.attachment ? JSON.stringify(m.attachment) : null)),
-        ],
-        transaction,
-      )
-      .catch((err: unknown) => {
-        // Two sends racing with one upload: the unique index lets one through.
-        const constraint = (err as { original?: { constraint?: string } }).original?.constraint;
-        if (constraint === ATTACHMENT_TAKEN) throw new AppError('CONFLICT', 'This attachment was already sent');
-        // The unsent-upload sweep removed it between the check and the insert.
-        if (constraint === ATTACHMENT_EXISTS) throw new AppError('NOT_FOUND', 'Attachment not found');
-        throw err;
-      });
-    return rows.map(toMessageRecord);
   }
 
   /** A page of history, oldest first. `before` pages back; `after` catches up; neither: the newest. */

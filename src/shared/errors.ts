@@ -57,6 +57,15 @@ const CONNECTION_ERRORS = new Set([
   'SequelizeConnectionTimedOutError',
 ]);
 
+/** pg's SQLSTATE classes for a connection that failed or a server that is going away. */
+function isDatabaseGone(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (code.startsWith('08') || code.startsWith('57P') || code === 'ECONNREFUSED' || code === 'ECONNRESET')) {
+    return true;
+  }
+  return typeof message === 'string' && /^Connection terminated/.test(message);
+}
+
 /**
  * Turns anything thrown into an AppError. Database connection failures become UNAVAILABLE;
  * everything unknown becomes INTERNAL with a fixed message, so no SQL or stack leaves the process.
@@ -64,7 +73,9 @@ const CONNECTION_ERRORS = new Set([
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const name = (err as { name?: string } | null)?.name;
-  if (name && CONNECTION_ERRORS.has(name)) return new AppError('UNAVAILABLE', 'The database is unavailable; try again');
+  if ((name && CONNECTION_ERRORS.has(name)) || isDatabaseGone(err)) {
+    return new AppError('UNAVAILABLE', 'The database is unavailable; try again');
+  }
   return new AppError('INTERNAL', 'Internal server error');
 }
 

@@ -4,6 +4,19 @@ import { parseId } from './ids';
 
 export type InputLocation = 'body' | 'query' | 'params';
 
+type Chains = ReturnType<typeof checkSchema>;
+
+/** Chains are built once per schema and location: building them is most of express-validator's cost. */
+const compiled = new WeakMap<Schema, Map<InputLocation, Chains>>();
+
+function chainsFor(schema: Schema, location: InputLocation): Chains {
+  let byLocation = compiled.get(schema);
+  if (!byLocation) compiled.set(schema, (byLocation = new Map()));
+  let chains = byLocation.get(location);
+  if (!chains) byLocation.set(location, (chains = checkSchema(schema, [location])));
+  return chains;
+}
+
 /**
  * Runs an express-validator schema over plain data and returns only the declared fields, sanitised.
  * REST middleware and the socket gateway both call this, so one schema serves both doors.
@@ -13,7 +26,7 @@ export async function validateInput<T>(schema: Schema, data: unknown, location: 
     throw validationFailed(`The ${location === 'body' ? 'payload' : location} must be a JSON object`);
   }
   const req: Record<string, unknown> = { [location]: data };
-  await checkSchema(schema, [location]).run(req);
+  await chainsFor(schema, location).run(req);
   const errors = validationResult(req).array({ onlyFirstError: true });
   if (errors.length) {
     const details = errors.map((e) => ({

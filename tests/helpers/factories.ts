@@ -1,4 +1,5 @@
 import type { Sequelize } from 'sequelize';
+import type { Sent } from './contract';
 import type { TestApp } from './test-app';
 import { bearer } from './test-app';
 
@@ -29,7 +30,7 @@ export async function sendMessage(
   to: number,
   content: string,
   extra: Record<string, unknown> = {},
-): Promise<{ message: { id: number; conversationId: number } & Record<string, unknown>; conversation: Record<string, unknown> }> {
+): Promise<Sent> {
   const res = await t.api().post('/api/chat/send').set(bearer(from)).send({ receiverId: to, content, ...extra });
   if (res.status !== 201 && res.status !== 200) throw new Error(`send failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;

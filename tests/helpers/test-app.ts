@@ -10,6 +10,8 @@ import { createApp } from '../../src/app';
 import { createChat, type Chat, type ChatOptions } from '../../src/chat';
 import { createLogger } from '../../src/shared/logger';
 import type { Realtime } from '../../src/realtime/realtime';
+import { resetData } from './factories';
+import { disconnectAll } from './sockets';
 
 export const TEST_JWT_SECRET = 'duet-test-secret-that-is-long-enough-0123456789';
 
@@ -55,6 +57,34 @@ export async function startTestApp(overrides: Partial<ChatOptions> = {}): Promis
       await chat.close();
     },
   };
+}
+
+/**
+ * One app for the enclosing describe (or file): started before its tests, closed after them, and
+ * nothing per test, which suits a second app inside a block whose useTestApp already resets the
+ * shared database. The getter works in hooks and tests, not while the file is being loaded.
+ */
+export function useStartedApp(overrides: Partial<ChatOptions> = {}): () => TestApp {
+  let app: TestApp | undefined;
+  beforeAll(async () => {
+    app = await startTestApp(overrides);
+  });
+  afterAll(() => app?.close());
+  return () => {
+    if (!app) throw new Error('the test app is not started yet (call the getter inside a hook or test)');
+    return app;
+  };
+}
+
+/**
+ * The lifecycle most test files need: useStartedApp, plus empty tables before each test (so no test
+ * depends on another's data) and the test's sockets closed after it.
+ */
+export function useTestApp(overrides: Partial<ChatOptions> = {}): () => TestApp {
+  const app = useStartedApp(overrides);
+  beforeEach(() => resetData(app().chat.sequelize));
+  afterEach(() => disconnectAll());
+  return app;
 }
 
 /** A host-style token: HS256, user id in `sub` (as a string, like most issuers). */

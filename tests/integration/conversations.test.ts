@@ -1,21 +1,15 @@
 import type { Sequelize } from 'sequelize';
-import { createCast, createUser, resetData, sendMessage } from '../helpers/factories';
-import { bearer, startTestApp, type TestApp } from '../helpers/test-app';
+import { firstSendToBob, ISO } from '../helpers/contract';
+import { createCast, createUser, sendMessage } from '../helpers/factories';
+import { bearer, useTestApp } from '../helpers/test-app';
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
-beforeEach(() => resetData(t.chat.sequelize));
+const app = useTestApp();
 
 const open = (userId: number, participantId: unknown) =>
-  t.api().post('/api/chat/conversations').set(bearer(userId)).send({ participantId });
+  app().api().post('/api/chat/conversations').set(bearer(userId)).send({ participantId });
 
 const list = (userId: number, query: Record<string, string | number> = {}) =>
-  t.api().get('/api/chat/conversations').query(query).set(bearer(userId));
+  app().api().get('/api/chat/conversations').query(query).set(bearer(userId));
 
 const idsOf = (conversations: { id: number }[]) => conversations.map((c) => c.id);
 
@@ -65,7 +59,7 @@ async function walkPages(userId: number, limit: number): Promise<number[][]> {
 
 describe('POST /conversations', () => {
   test('opening a new conversation answers 201 with the conversation as the opener sees it', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
 
     const res = await open(alice, bob);
 
@@ -84,7 +78,7 @@ describe('POST /conversations', () => {
   });
 
   test('opening it again, from either side, answers 200 with the same conversation: one per unordered pair', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const created = await open(alice, bob);
 
     const again = await open(alice, bob);
@@ -94,13 +88,13 @@ describe('POST /conversations', () => {
     expect(again.body.conversation).toEqual(created.body.conversation);
     expect(fromBob.status).toBe(200);
     expect(fromBob.body.conversation).toMatchObject({ id: created.body.conversation.id, participant: { id: alice, name: 'Alice' } });
-    const [rows] = await t.chat.sequelize.query('SELECT count(*)::int AS n FROM conversations');
+    const [rows] = await app().chat.sequelize.query('SELECT count(*)::int AS n FROM conversations');
     expect((rows as { n: number }[])[0]!.n).toBe(1);
   });
 
   test('opening the conversation a first message created returns it with 200', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'hi');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'hi');
 
     const res = await open(bob, alice);
 
@@ -109,34 +103,34 @@ describe('POST /conversations', () => {
   });
 
   test('opening a conversation with oneself is VALIDATION_FAILED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const res = await open(alice, alice);
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
 
   test('opening a conversation with a participantId that is not a user is NOT_FOUND', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const res = await open(alice, 424_242);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('NOT_FOUND');
-    const [rows] = await t.chat.sequelize.query('SELECT count(*)::int AS n FROM conversations');
+    const [rows] = await app().chat.sequelize.query('SELECT count(*)::int AS n FROM conversations');
     expect((rows as { n: number }[])[0]!.n).toBe(0);
   });
 });
 
 describe('GET /conversations', () => {
   test('a user with no conversations gets an empty list and a null cursor', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const res = await list(alice);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ conversations: [], nextCursor: null });
   });
 
   test('conversations come newest activity first: empty ones by creation time, others by their newest message', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const carol = await createUser(t.chat.sequelize, 'Carol');
-    const dave = await createUser(t.chat.sequelize, 'Dave');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const carol = await createUser(app().chat.sequelize, 'Carol');
+    const dave = await createUser(app().chat.sequelize, 'Dave');
     const withBob = (await open(alice, bob)).body.conversation.id;
     await pause(5);
     const withCarol = (await open(alice, carol)).body.conversation.id;
@@ -146,30 +140,30 @@ describe('GET /conversations', () => {
     expect(idsOf((await list(alice)).body.conversations)).toEqual([withDave, withCarol, withBob]);
 
     await pause(5);
-    const fromBob = await sendMessage(t, bob, alice, 'bump');
+    const fromBob = await sendMessage(app(), bob, alice, 'bump');
     const afterBob = (await list(alice)).body.conversations;
     expect(idsOf(afterBob)).toEqual([withBob, withDave, withCarol]);
     expect(afterBob[0]).toMatchObject({ lastMessage: { id: fromBob.message.id }, lastMessageAt: fromBob.message.createdAt, unreadCount: 1 });
     expect(afterBob[1]).toMatchObject({ lastMessage: null, lastMessageAt: null });
 
     await pause(5);
-    await sendMessage(t, alice, carol, 'and you');
+    await sendMessage(app(), alice, carol, 'and you');
     expect(idsOf((await list(alice)).body.conversations)).toEqual([withCarol, withBob, withDave]);
     expect(idsOf((await list(carol)).body.conversations)).toEqual([withCarol]);
   });
 
   test('conversations with the same activity time are ordered by id, newest id first', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const ids = await seedConversations(t.chat.sequelize, alice, 4);
-    const [rows] = await t.chat.sequelize.query('SELECT count(DISTINCT last_activity_at)::int AS n FROM conversations');
+    const { alice } = await createCast(app().chat.sequelize);
+    const ids = await seedConversations(app().chat.sequelize, alice, 4);
+    const [rows] = await app().chat.sequelize.query('SELECT count(DISTINCT last_activity_at)::int AS n FROM conversations');
     expect((rows as { n: number }[])[0]!.n).toBe(1);
 
     expect(idsOf((await list(alice)).body.conversations)).toEqual([...ids].reverse());
   });
 
   test('the default page holds 20 conversations', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    await seedConversations(t.chat.sequelize, alice, 25, (i) => i);
+    const { alice } = await createCast(app().chat.sequelize);
+    await seedConversations(app().chat.sequelize, alice, 25, (i) => i);
 
     const first = await list(alice);
 
@@ -181,8 +175,8 @@ describe('GET /conversations', () => {
   });
 
   test('a limit above 100 is capped at 100', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const ids = await seedConversations(t.chat.sequelize, alice, 105, (i) => i);
+    const { alice } = await createCast(app().chat.sequelize);
+    const ids = await seedConversations(app().chat.sequelize, alice, 105, (i) => i);
 
     const res = await list(alice, { limit: 500 });
 
@@ -195,9 +189,9 @@ describe('GET /conversations', () => {
   });
 
   test('cursor paging walks every conversation once, in order, and ends with a null cursor', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     // Activity times with ties (every third one shares a minute), so the id tie-break is paged across too.
-    const ids = await seedConversations(t.chat.sequelize, alice, 7, (i) => Math.floor(i / 3));
+    const ids = await seedConversations(app().chat.sequelize, alice, 7, (i) => Math.floor(i / 3));
     const expected = ids
       .map((id, i) => ({ id, ago: Math.floor(i / 3) }))
       .sort((a, b) => a.ago - b.ago || b.id - a.id)
@@ -210,8 +204,8 @@ describe('GET /conversations', () => {
   });
 
   test('when the count is an exact multiple of the limit the last full page has a null cursor', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const ids = await seedConversations(t.chat.sequelize, alice, 6, (i) => i);
+    const { alice } = await createCast(app().chat.sequelize);
+    const ids = await seedConversations(app().chat.sequelize, alice, 6, (i) => i);
 
     const pages = await walkPages(alice, 3);
 
@@ -219,8 +213,8 @@ describe('GET /conversations', () => {
   });
 
   test('paging is per user: another user sees only their own conversations', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    await seedConversations(t.chat.sequelize, alice, 4, (i) => i);
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    await seedConversations(app().chat.sequelize, alice, 4, (i) => i);
     const bobsOwn = (await open(bob, alice)).body.conversation.id;
 
     const pages = await walkPages(bob, 3);
@@ -235,15 +229,15 @@ describe('GET /conversations', () => {
     ['an id too large', Buffer.from('1700000000000.99999999999').toString('base64url')],
     ['no id', Buffer.from('1700000000000').toString('base64url')],
   ])('a cursor that is %s is VALIDATION_FAILED', async (_label, cursor) => {
-    const { alice } = await createCast(t.chat.sequelize);
-    await seedConversations(t.chat.sequelize, alice, 2);
+    const { alice } = await createCast(app().chat.sequelize);
+    await seedConversations(app().chat.sequelize, alice, 2);
     const res = await list(alice, { cursor });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
 
   test.each(['0', '-1', 'abc'])('a limit of %s is VALIDATION_FAILED', async (limit) => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const res = await list(alice, { limit });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
@@ -252,25 +246,15 @@ describe('GET /conversations', () => {
 
 describe('GET /conversations/:id', () => {
   test('each participant gets the conversation with the other user as participant and their own unread count', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'hello');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'hello');
     const id = sent.message.conversationId;
 
-    const asAlice = await t.api().get(`/api/chat/conversations/${id}`).set(bearer(alice));
-    const asBob = await t.api().get(`/api/chat/conversations/${id}`).set(bearer(bob));
+    const asAlice = await app().api().get(`/api/chat/conversations/${id}`).set(bearer(alice));
+    const asBob = await app().api().get(`/api/chat/conversations/${id}`).set(bearer(bob));
 
     expect(asAlice.status).toBe(200);
-    expect(asAlice.body).toEqual({
-      conversation: {
-        id,
-        participantIds: [alice, bob],
-        participant: { id: bob, name: 'Bob', avatarUrl: null },
-        lastMessage: sent.message,
-        lastMessageAt: sent.message.createdAt,
-        unreadCount: 0,
-        createdAt: expect.stringMatching(ISO),
-      },
-    });
+    expect(asAlice.body).toEqual({ conversation: { ...firstSendToBob(sent, alice, bob, 'hello').conversation, id } });
     expect(asBob.status).toBe(200);
     expect(asBob.body.conversation).toEqual({
       ...asAlice.body.conversation,
@@ -280,11 +264,11 @@ describe('GET /conversations/:id', () => {
   });
 
   test('a stranger and a missing id both get the same NOT_FOUND', async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
-    const { message } = await sendMessage(t, alice, bob, 'private');
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
+    const { message } = await sendMessage(app(), alice, bob, 'private');
 
-    const asStranger = await t.api().get(`/api/chat/conversations/${message.conversationId}`).set(bearer(stranger));
-    const missing = await t.api().get('/api/chat/conversations/987654').set(bearer(alice));
+    const asStranger = await app().api().get(`/api/chat/conversations/${message.conversationId}`).set(bearer(stranger));
+    const missing = await app().api().get('/api/chat/conversations/987654').set(bearer(alice));
 
     expect(asStranger.status).toBe(404);
     expect(asStranger.body.error.code).toBe('NOT_FOUND');
@@ -293,8 +277,8 @@ describe('GET /conversations/:id', () => {
   });
 
   test.each(['abc', '-1', '0', '1e400', '99999999999', '1.5'])('a conversation id of %s is VALIDATION_FAILED', async (id) => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const res = await t.api().get(`/api/chat/conversations/${id}`).set(bearer(alice));
+    const { alice } = await createCast(app().chat.sequelize);
+    const res = await app().api().get(`/api/chat/conversations/${id}`).set(bearer(alice));
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
@@ -307,8 +291,8 @@ describe('a stranger to a conversation', () => {
   let conversationId: number;
   let messageId: number;
   beforeEach(async () => {
-    ({ alice, bob, stranger } = await createCast(t.chat.sequelize));
-    const { message } = await sendMessage(t, alice, bob, 'for Bob only');
+    ({ alice, bob, stranger } = await createCast(app().chat.sequelize));
+    const { message } = await sendMessage(app(), alice, bob, 'for Bob only');
     conversationId = message.conversationId;
     messageId = message.id;
   });
@@ -319,25 +303,25 @@ describe('a stranger to a conversation', () => {
   };
 
   test('a stranger who gets the conversation gets NOT_FOUND', async () => {
-    expectNotFound(await t.api().get(`/api/chat/conversations/${conversationId}`).set(bearer(stranger)));
+    expectNotFound(await app().api().get(`/api/chat/conversations/${conversationId}`).set(bearer(stranger)));
   });
 
   test('a stranger who reads history gets NOT_FOUND', async () => {
-    expectNotFound(await t.api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(stranger)));
+    expectNotFound(await app().api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(stranger)));
   });
 
   test('a stranger who marks the conversation read gets NOT_FOUND and nothing is marked', async () => {
-    expectNotFound(await t.api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(stranger)).send({}));
-    const asBob = await t.api().get(`/api/chat/conversations/${conversationId}`).set(bearer(bob));
+    expectNotFound(await app().api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(stranger)).send({}));
+    const asBob = await app().api().get(`/api/chat/conversations/${conversationId}`).set(bearer(bob));
     expect(asBob.body.conversation).toMatchObject({ unreadCount: 1, lastMessage: { id: messageId, isRead: false, readAt: null } });
   });
 
   test('a stranger who deletes a message gets the same NOT_FOUND as for a missing message, and it stays', async () => {
-    const res = await t.api().delete(`/api/chat/messages/${messageId}`).set(bearer(stranger));
+    const res = await app().api().delete(`/api/chat/messages/${messageId}`).set(bearer(stranger));
     expectNotFound(res);
-    const missing = await t.api().delete('/api/chat/messages/987654').set(bearer(stranger));
+    const missing = await app().api().delete('/api/chat/messages/987654').set(bearer(stranger));
     expect(missing.body).toEqual(res.body);
-    const history = await t.api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(alice));
+    const history = await app().api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(alice));
     expect(history.body.messages.map((m: { id: number }) => m.id)).toEqual([messageId]);
   });
 
@@ -347,17 +331,12 @@ describe('a stranger to a conversation', () => {
 });
 
 describe('an empty cursor', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
-  beforeEach(() => resetData(t.chat.sequelize));
+  const app = useTestApp();
 
   test('`?cursor=` (as the contract writes the first page) means the first page', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    await sendMessage(t, alice, bob, 'hi');
-    const res = await t.api().get('/api/chat/conversations?limit=20&cursor=').set(bearer(alice));
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    await sendMessage(app(), alice, bob, 'hi');
+    const res = await app().api().get('/api/chat/conversations?limit=20&cursor=').set(bearer(alice));
     expect(res.status).toBe(200);
     expect(res.body.conversations).toHaveLength(1);
     expect(res.body.nextCursor).toBeNull();

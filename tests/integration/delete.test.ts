@@ -1,24 +1,19 @@
-import { createCast, createUser, resetData, sendMessage } from '../helpers/factories';
-import { bearer, startTestApp, type TestApp } from '../helpers/test-app';
+import { createCast, createUser, sendMessage } from '../helpers/factories';
+import { bearer, useTestApp } from '../helpers/test-app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
-beforeEach(() => resetData(t.chat.sequelize));
+const app = useTestApp();
 
 const remove = (userId: number, messageId: number | string) =>
-  t.api().delete(`/api/chat/messages/${messageId}`).set(bearer(userId));
+  app().api().delete(`/api/chat/messages/${messageId}`).set(bearer(userId));
 
 async function historyIds(userId: number, conversationId: number): Promise<number[]> {
-  const res = await t.api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(userId));
+  const res = await app().api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(userId));
   expect(res.status).toBe(200);
   return (res.body.messages as { id: number }[]).map((m) => m.id);
 }
 
 async function conversation(userId: number, conversationId: number) {
-  const res = await t.api().get(`/api/chat/conversations/${conversationId}`).set(bearer(userId));
+  const res = await app().api().get(`/api/chat/conversations/${conversationId}`).set(bearer(userId));
   expect(res.status).toBe(200);
   return res.body.conversation as {
     id: number;
@@ -30,7 +25,7 @@ async function conversation(userId: number, conversationId: number) {
 }
 
 async function unreadTotal(userId: number): Promise<number> {
-  const res = await t.api().get('/api/chat/unread-count').set(bearer(userId));
+  const res = await app().api().get('/api/chat/unread-count').set(bearer(userId));
   expect(res.status).toBe(200);
   return res.body.total;
 }
@@ -39,8 +34,8 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('DELETE /messages/:id: who may delete', () => {
   test('the sender gets 204 with an empty body', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'oops');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'oops');
 
     const res = await remove(alice, sent.message.id);
     expect(res.status).toBe(204);
@@ -48,8 +43,8 @@ describe('DELETE /messages/:id: who may delete', () => {
   });
 
   test('the receiver gets FORBIDDEN and the message stays', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'keep me');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'keep me');
 
     const res = await remove(bob, sent.message.id);
     expect(res.status).toBe(403);
@@ -58,8 +53,8 @@ describe('DELETE /messages/:id: who may delete', () => {
   });
 
   test('a stranger gets NOT_FOUND, never a hint that the message exists', async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'private');
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'private');
 
     const res = await remove(stranger, sent.message.id);
     expect(res.status).toBe(404);
@@ -72,15 +67,15 @@ describe('DELETE /messages/:id: who may delete', () => {
   });
 
   test('a message id that does not exist is NOT_FOUND', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const res = await remove(alice, 123456);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('NOT_FOUND');
   });
 
   test('deleting twice is NOT_FOUND the second time', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'once');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'once');
 
     expect((await remove(alice, sent.message.id)).status).toBe(204);
     const again = await remove(alice, sent.message.id);
@@ -91,7 +86,7 @@ describe('DELETE /messages/:id: who may delete', () => {
   });
 
   test('a malformed id is VALIDATION_FAILED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     for (const id of ['abc', '0', '-1', '1.5', '1e3']) {
       const res = await remove(alice, id);
       expect({ id, status: res.status, code: res.body.error?.code }).toEqual({ id, status: 400, code: 'VALIDATION_FAILED' });
@@ -101,10 +96,10 @@ describe('DELETE /messages/:id: who may delete', () => {
 
 describe('DELETE /messages/:id: effects', () => {
   test('the message vanishes from both users\' history', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const first = await sendMessage(t, alice, bob, 'first');
-    const doomed = await sendMessage(t, alice, bob, 'second');
-    const third = await sendMessage(t, bob, alice, 'third');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const first = await sendMessage(app(), alice, bob, 'first');
+    const doomed = await sendMessage(app(), alice, bob, 'second');
+    const third = await sendMessage(app(), bob, alice, 'third');
     const conversationId = first.message.conversationId;
 
     expect((await remove(alice, doomed.message.id)).status).toBe(204);
@@ -113,11 +108,11 @@ describe('DELETE /messages/:id: effects', () => {
   });
 
   test('the message vanishes from search', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const kept = await sendMessage(t, alice, bob, 'pineapple pizza is fine');
-    const doomed = await sendMessage(t, alice, bob, 'pineapple pizza is wrong');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const kept = await sendMessage(app(), alice, bob, 'pineapple pizza is fine');
+    const doomed = await sendMessage(app(), alice, bob, 'pineapple pizza is wrong');
     const search = async (userId: number) => {
-      const res = await t.api().get('/api/chat/search').query({ q: 'pineapple' }).set(bearer(userId));
+      const res = await app().api().get('/api/chat/search').query({ q: 'pineapple' }).set(bearer(userId));
       expect(res.status).toBe(200);
       return (res.body.messages as { id: number }[]).map((m) => m.id);
     };
@@ -129,12 +124,12 @@ describe('DELETE /messages/:id: effects', () => {
   });
 
   test('lastMessage falls back to the newest remaining message', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const first = await sendMessage(t, alice, bob, 'first');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const first = await sendMessage(app(), alice, bob, 'first');
     await pause(5);
-    const second = await sendMessage(t, bob, alice, 'second');
+    const second = await sendMessage(app(), bob, alice, 'second');
     await pause(5);
-    const third = await sendMessage(t, alice, bob, 'third');
+    const third = await sendMessage(app(), alice, bob, 'third');
     const conversationId = first.message.conversationId;
 
     // Deleting an older message leaves lastMessage alone.
@@ -150,16 +145,16 @@ describe('DELETE /messages/:id: effects', () => {
   });
 
   test('with no message left, lastMessage and lastMessageAt are null and the list orders the conversation by its createdAt', async () => {
-    const { alice, bob, stranger: carol } = await createCast(t.chat.sequelize);
-    const withBob = await t.api().post('/api/chat/conversations').set(bearer(alice)).send({ participantId: bob });
+    const { alice, bob, stranger: carol } = await createCast(app().chat.sequelize);
+    const withBob = await app().api().post('/api/chat/conversations').set(bearer(alice)).send({ participantId: bob });
     expect(withBob.status).toBe(201);
     await pause(10);
-    const withCarol = await t.api().post('/api/chat/conversations').set(bearer(alice)).send({ participantId: carol });
+    const withCarol = await app().api().post('/api/chat/conversations').set(bearer(alice)).send({ participantId: carol });
     expect(withCarol.status).toBe(201);
     await pause(10);
-    const sent = await sendMessage(t, alice, bob, 'only message');
+    const sent = await sendMessage(app(), alice, bob, 'only message');
     const listIds = async () => {
-      const res = await t.api().get('/api/chat/conversations').set(bearer(alice));
+      const res = await app().api().get('/api/chat/conversations').set(bearer(alice));
       expect(res.status).toBe(200);
       return (res.body.conversations as { id: number }[]).map((c) => c.id);
     };
@@ -179,10 +174,10 @@ describe('DELETE /messages/:id: effects', () => {
   });
 
   test('deleting an unread message lowers the receiver\'s unread counts', async () => {
-    const { alice, bob, stranger: carol } = await createCast(t.chat.sequelize);
-    const kept = await sendMessage(t, alice, bob, 'unread one');
-    const doomed = await sendMessage(t, alice, bob, 'unread two');
-    await sendMessage(t, carol, bob, 'from carol');
+    const { alice, bob, stranger: carol } = await createCast(app().chat.sequelize);
+    const kept = await sendMessage(app(), alice, bob, 'unread one');
+    const doomed = await sendMessage(app(), alice, bob, 'unread two');
+    await sendMessage(app(), carol, bob, 'from carol');
     const conversationId = kept.message.conversationId;
     expect((await conversation(bob, conversationId)).unreadCount).toBe(2);
     expect(await unreadTotal(bob)).toBe(3);
@@ -192,7 +187,7 @@ describe('DELETE /messages/:id: effects', () => {
     expect(await unreadTotal(bob)).toBe(2);
 
     expect((await remove(alice, kept.message.id)).status).toBe(204);
-    const counts = await t.api().get('/api/chat/unread-count').set(bearer(bob));
+    const counts = await app().api().get('/api/chat/unread-count').set(bearer(bob));
     expect(counts.body.total).toBe(1);
     expect(counts.body.conversations.map((c: { conversationId: number }) => c.conversationId)).not.toContain(conversationId);
     // The sender's own count is untouched.
@@ -200,12 +195,12 @@ describe('DELETE /messages/:id: effects', () => {
   });
 
   test('deleting a message that was already read does not change the counts', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const read = await sendMessage(t, alice, bob, 'read already');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const read = await sendMessage(app(), alice, bob, 'read already');
     const conversationId = read.message.conversationId;
-    const marked = await t.api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(bob)).send({});
+    const marked = await app().api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(bob)).send({});
     expect(marked.body.count).toBe(1);
-    await sendMessage(t, alice, bob, 'still unread');
+    await sendMessage(app(), alice, bob, 'still unread');
     expect((await conversation(bob, conversationId)).unreadCount).toBe(1);
 
     expect((await remove(alice, read.message.id)).status).toBe(204);
@@ -214,12 +209,12 @@ describe('DELETE /messages/:id: effects', () => {
   });
 
   test('the row stays in the table with deleted_at and deleted_by set', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'soft delete me');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'soft delete me');
     const before = Date.now();
 
     expect((await remove(alice, sent.message.id)).status).toBe(204);
-    const [rows] = await t.chat.sequelize.query('SELECT content, deleted_at, deleted_by FROM messages WHERE id = :id', {
+    const [rows] = await app().chat.sequelize.query('SELECT content, deleted_at, deleted_by FROM messages WHERE id = :id', {
       replacements: { id: sent.message.id },
     });
     expect(rows).toHaveLength(1);
@@ -231,22 +226,22 @@ describe('DELETE /messages/:id: effects', () => {
   });
 
   test('deletes and mark-reads racing keep the unread counter exact', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const dave = await createUser(t.chat.sequelize, 'Dave');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const dave = await createUser(app().chat.sequelize, 'Dave');
     const ids: number[] = [];
-    for (let i = 0; i < 12; i++) ids.push((await sendMessage(t, alice, bob, `m${i}`)).message.id);
-    await sendMessage(t, dave, bob, 'elsewhere');
-    const conversationId = (await sendMessage(t, bob, alice, 'reply')).message.conversationId;
+    for (let i = 0; i < 12; i++) ids.push((await sendMessage(app(), alice, bob, `m${i}`)).message.id);
+    await sendMessage(app(), dave, bob, 'elsewhere');
+    const conversationId = (await sendMessage(app(), bob, alice, 'reply')).message.conversationId;
 
     const work = [];
     for (let i = 0; i < ids.length; i += 2) {
       work.push(remove(alice, ids[i]!));
-      work.push(t.api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(bob)).send({ upToMessageId: ids[i + 1] }));
+      work.push(app().api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(bob)).send({ upToMessageId: ids[i + 1] }));
     }
     const results = await Promise.all(work);
     expect(results.map((r) => r.status).filter((s) => s !== 200 && s !== 204)).toEqual([]);
 
-    const [rows] = await t.chat.sequelize.query(
+    const [rows] = await app().chat.sequelize.query(
       `SELECT CASE WHEN c.participant_1_id = :bob THEN c.participant_1_unread ELSE c.participant_2_unread END AS counter,
               (SELECT count(*)::int FROM messages m
                 WHERE m.conversation_id = c.id AND m.receiver_id = :bob AND NOT m.is_read AND m.deleted_at IS NULL) AS actual

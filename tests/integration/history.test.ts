@@ -1,23 +1,18 @@
 import type { Sequelize } from 'sequelize';
-import { createCast, resetData, sendMessage } from '../helpers/factories';
-import { bearer, startTestApp, type TestApp } from '../helpers/test-app';
+import type { MessageJson } from '../../src/messages/message.presenter';
+import { ISO } from '../helpers/contract';
+import { createCast, sendMessage } from '../helpers/factories';
+import { bearer, useTestApp } from '../helpers/test-app';
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
-beforeEach(() => resetData(t.chat.sequelize));
+const app = useTestApp();
 
 interface Page {
   status: number;
-  body: { messages: { id: number; content: string }[]; hasMore: boolean; error?: { code: string } };
+  body: { messages: MessageJson[]; hasMore: boolean; error?: { code: string } };
 }
 
 const history = async (userId: number, conversationId: number, query: Record<string, string | number> = {}): Promise<Page> =>
-  t.api().get(`/api/chat/conversations/${conversationId}/messages`).query(query).set(bearer(userId));
+  app().api().get(`/api/chat/conversations/${conversationId}/messages`).query(query).set(bearer(userId));
 
 const idsOf = (page: Page) => page.body.messages.map((m) => m.id);
 
@@ -27,7 +22,7 @@ async function converse(alice: number, bob: number, count: number): Promise<{ co
   let conversationId = 0;
   for (let i = 1; i <= count; i++) {
     const [from, to] = i % 2 ? [alice, bob] : [bob, alice];
-    const { message } = await sendMessage(t, from, to, `message ${i}`);
+    const { message } = await sendMessage(app(), from, to, `message ${i}`);
     ids.push(message.id);
     conversationId = message.conversationId;
   }
@@ -47,14 +42,14 @@ async function seedMessages(sequelize: Sequelize, conversationId: number, alice:
 }
 
 async function openConversation(alice: number, bob: number): Promise<number> {
-  const res = await t.api().post('/api/chat/conversations').set(bearer(alice)).send({ participantId: bob });
+  const res = await app().api().post('/api/chat/conversations').set(bearer(alice)).send({ participantId: bob });
   expect(res.status).toBe(201);
   return res.body.conversation.id;
 }
 
 describe('GET /conversations/:id/messages', () => {
   test('an empty conversation has no messages and nothing more', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const conversationId = await openConversation(alice, bob);
 
     const res = await history(bob, conversationId);
@@ -64,8 +59,8 @@ describe('GET /conversations/:id/messages', () => {
   });
 
   test('messages come as full Message objects, the same for both participants', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'hello', { clientMessageId: 'h-1' });
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'hello', { clientMessageId: 'h-1' });
 
     const asAlice = await history(alice, sent.message.conversationId);
     const asBob = await history(bob, sent.message.conversationId);
@@ -89,7 +84,7 @@ describe('GET /conversations/:id/messages', () => {
   });
 
   test('without a cursor the newest `limit` messages come oldest first, with hasMore when older ones exist', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const { conversationId, ids } = await converse(alice, bob, 5);
 
     const res = await history(alice, conversationId, { limit: 3 });
@@ -101,7 +96,7 @@ describe('GET /conversations/:id/messages', () => {
   });
 
   test('without a cursor and a limit that covers everything, hasMore is false', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const { conversationId, ids } = await converse(alice, bob, 5);
 
     for (const limit of [5, 6]) {
@@ -112,7 +107,7 @@ describe('GET /conversations/:id/messages', () => {
   });
 
   test('before is exclusive and pages back until hasMore is false', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const { conversationId, ids } = await converse(alice, bob, 5);
 
     const page = await history(alice, conversationId, { limit: 2, before: ids[4]! });
@@ -128,7 +123,7 @@ describe('GET /conversations/:id/messages', () => {
   });
 
   test('after is exclusive and catches up until hasMore is false', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const { conversationId, ids } = await converse(alice, bob, 5);
 
     const page = await history(bob, conversationId, { limit: 2, after: ids[0]! });
@@ -144,19 +139,19 @@ describe('GET /conversations/:id/messages', () => {
   });
 
   test('after catches up on messages sent since the last page', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const { conversationId, ids } = await converse(alice, bob, 2);
     const seen = await history(bob, conversationId);
     expect(idsOf(seen)).toEqual(ids);
 
-    const { message } = await sendMessage(t, alice, bob, 'while you were away');
+    const { message } = await sendMessage(app(), alice, bob, 'while you were away');
 
     const caughtUp = await history(bob, conversationId, { after: ids[1]! });
     expect(caughtUp.body).toEqual({ messages: [expect.objectContaining({ id: message.id, content: 'while you were away' })], hasMore: false });
   });
 
   test('at an exact multiple of the limit, walking back with before ends with hasMore false and no empty page', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const { conversationId, ids } = await converse(alice, bob, 6);
 
     const newest = await history(alice, conversationId, { limit: 3 });
@@ -169,7 +164,7 @@ describe('GET /conversations/:id/messages', () => {
   });
 
   test('at an exact multiple of the limit, catching up with after ends with hasMore false', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     // Six messages after the first one the client has seen.
     const { conversationId, ids } = await converse(alice, bob, 7);
 
@@ -183,9 +178,9 @@ describe('GET /conversations/:id/messages', () => {
   });
 
   test('the default limit is 50 and a limit above 100 is capped at 100', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const conversationId = await openConversation(alice, bob);
-    const ids = await seedMessages(t.chat.sequelize, conversationId, alice, bob, 120);
+    const ids = await seedMessages(app().chat.sequelize, conversationId, alice, bob, 120);
 
     const byDefault = await history(alice, conversationId);
     expect(idsOf(byDefault)).toEqual(ids.slice(-50));
@@ -202,7 +197,7 @@ describe('GET /conversations/:id/messages', () => {
   });
 
   test.each(['0', '-1', 'abc', '1.5'])('a limit of %s is VALIDATION_FAILED', async (limit) => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const { conversationId } = await converse(alice, bob, 1);
     const res = await history(alice, conversationId, { limit });
     expect(res.status).toBe(400);
@@ -214,7 +209,7 @@ describe('GET /conversations/:id/messages', () => {
     ['before', '0'],
     ['after', '-1'],
   ])('a %s cursor of %s is VALIDATION_FAILED', async (name, value) => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const { conversationId } = await converse(alice, bob, 1);
     const res = await history(alice, conversationId, { [name]: value });
     expect(res.status).toBe(400);
@@ -222,7 +217,7 @@ describe('GET /conversations/:id/messages', () => {
   });
 
   test('before and after together are VALIDATION_FAILED', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const { conversationId, ids } = await converse(alice, bob, 3);
 
     const res = await history(alice, conversationId, { before: ids[2]!, after: ids[0]! });
@@ -232,11 +227,11 @@ describe('GET /conversations/:id/messages', () => {
   });
 
   test('soft-deleted messages do not appear in history, paged or not', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const { conversationId, ids } = await converse(alice, bob, 5);
     // Messages 1, 3 and 5 are alice's; she deletes 3 and 5 (the newest).
     for (const id of [ids[2]!, ids[4]!]) {
-      expect((await t.api().delete(`/api/chat/messages/${id}`).set(bearer(alice))).status).toBe(204);
+      expect((await app().api().delete(`/api/chat/messages/${id}`).set(bearer(alice))).status).toBe(204);
     }
     const visible = [ids[0], ids[1], ids[3]];
 
@@ -255,9 +250,9 @@ describe('GET /conversations/:id/messages', () => {
   });
 
   test('history of another conversation never leaks into this one', async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
     const ours = await converse(alice, bob, 2);
-    await sendMessage(t, stranger, alice, 'elsewhere');
+    await sendMessage(app(), stranger, alice, 'elsewhere');
 
     const res = await history(bob, ours.conversationId);
 

@@ -2,15 +2,10 @@ import http from 'node:http';
 import zlib from 'node:zlib';
 import jwt from 'jsonwebtoken';
 import type { Response } from 'supertest';
-import { createCast, resetData, sendMessage } from '../helpers/factories';
-import { bearer, startTestApp, TEST_JWT_SECRET, tokenFor, type TestApp } from '../helpers/test-app';
+import { createCast, sendMessage } from '../helpers/factories';
+import { bearer, TEST_JWT_SECRET, tokenFor, useTestApp } from '../helpers/test-app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
-beforeEach(() => resetData(t.chat.sequelize));
+const app = useTestApp();
 
 const CODES = [
   'VALIDATION_FAILED',
@@ -41,7 +36,7 @@ function expectError(res: Response, status: number, code: string, label: unknown
 
 /** A raw JSON text body, sent exactly as written. */
 const postRaw = (path: string, userId: number, body: string, type = 'application/json') =>
-  t.api().post(path).set(bearer(userId)).set('Content-Type', type).send(body);
+  app().api().post(path).set(bearer(userId)).set('Content-Type', type).send(body);
 
 /**
  * POSTs exact bytes to /api/chat/send with a Content-Encoding (supertest would JSON-encode a
@@ -50,7 +45,7 @@ const postRaw = (path: string, userId: number, body: string, type = 'application
 function postBytes(userId: number, encoding: string, body: Buffer): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      `${t.baseUrl}/api/chat/send`,
+      `${app().baseUrl}/api/chat/send`,
       {
         method: 'POST',
         headers: { ...bearer(userId), 'Content-Type': 'application/json', 'Content-Encoding': encoding, 'Content-Length': body.length },
@@ -69,14 +64,14 @@ function postBytes(userId: number, encoding: string, body: Buffer): Promise<{ st
 
 describe('malformed bodies', () => {
   test('invalid JSON is VALIDATION_FAILED', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     for (const body of [`{"receiverId": ${bob},`, '{receiverId: 2}', "{'a': 1}", '{"a": 1}}', 'nul', '\u0000']) {
       expectError(await postRaw('/api/chat/send', alice, body), 400, 'VALIDATION_FAILED', body);
     }
   });
 
   test('a JSON body that is not an object is VALIDATION_FAILED', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     for (const body of ['"hello"', '42', `[{"receiverId": ${bob}, "content": "hi"}]`, '[]', 'true']) {
       expectError(await postRaw('/api/chat/send', alice, body), 400, 'VALIDATION_FAILED', body);
       expectError(await postRaw('/api/chat/conversations', alice, body), 400, 'VALIDATION_FAILED', body);
@@ -86,16 +81,16 @@ describe('malformed bodies', () => {
   });
 
   test('a receiverId of the wrong type or range is VALIDATION_FAILED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const bad: unknown[] = ['abc', true, 1.5, -1, 0, '', '1.0', '0x10', ' 2', [2], null, 2_147_483_648, '99999999999999999999'];
     for (const receiverId of bad) {
-      const res = await t.api().post('/api/chat/send').set(bearer(alice)).send({ receiverId, content: 'hi' });
+      const res = await app().api().post('/api/chat/send').set(bearer(alice)).send({ receiverId, content: 'hi' });
       expectError(res, 400, 'VALIDATION_FAILED', receiverId);
     }
   });
 
   test('numbers JSON cannot hold exactly (1e400) are VALIDATION_FAILED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     for (const body of ['{"receiverId":1e400,"content":"hi"}', '{"receiverId":-1e400,"content":"hi"}', '{"receiverId":9007199254740993,"content":"hi"}']) {
       expectError(await postRaw('/api/chat/send', alice, body), 400, 'VALIDATION_FAILED', body);
     }
@@ -103,18 +98,18 @@ describe('malformed bodies', () => {
   });
 
   test('content that is not a string is VALIDATION_FAILED', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     for (const content of [123, { text: 'hi' }, ['hi'], true]) {
-      const res = await t.api().post('/api/chat/send').set(bearer(alice)).send({ receiverId: bob, content });
+      const res = await app().api().post('/api/chat/send').set(bearer(alice)).send({ receiverId: bob, content });
       expectError(res, 400, 'VALIDATION_FAILED', content);
     }
-    const [rows] = await t.chat.sequelize.query('SELECT count(*)::int AS n FROM messages');
+    const [rows] = await app().chat.sequelize.query('SELECT count(*)::int AS n FROM messages');
     expect((rows as { n: number }[])[0]!.n).toBe(0);
   });
 
   test('query-operator objects are VALIDATION_FAILED, not queries', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'hello');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'hello');
     const cases: [string, Record<string, unknown>][] = [
       ['/api/chat/send', { receiverId: { $gt: 0 }, content: 'hi' }],
       ['/api/chat/send', { receiverId: bob, content: { $ne: null } }],
@@ -123,31 +118,31 @@ describe('malformed bodies', () => {
       [`/api/chat/conversations/${sent.message.conversationId}/read`, { upToMessageId: { $gt: 0 } }],
     ];
     for (const [path, body] of cases) {
-      expectError(await t.api().post(path).set(bearer(alice)).send(body), 400, 'VALIDATION_FAILED', body);
+      expectError(await app().api().post(path).set(bearer(alice)).send(body), 400, 'VALIDATION_FAILED', body);
     }
     // Nothing was marked read and nothing was sent.
-    const conversation = await t.api().get(`/api/chat/conversations/${sent.message.conversationId}`).set(bearer(bob));
+    const conversation = await app().api().get(`/api/chat/conversations/${sent.message.conversationId}`).set(bearer(bob));
     expect(conversation.body.conversation.unreadCount).toBe(1);
   });
 
   test('a clientMessageId that is too long, empty or not a string is VALIDATION_FAILED', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     for (const clientMessageId of ['x'.repeat(101), '', 42]) {
-      const res = await t.api().post('/api/chat/send').set(bearer(alice)).send({ receiverId: bob, content: 'hi', clientMessageId });
+      const res = await app().api().post('/api/chat/send').set(bearer(alice)).send({ receiverId: bob, content: 'hi', clientMessageId });
       expectError(res, 400, 'VALIDATION_FAILED', clientMessageId);
     }
-    const ok = await t.api().post('/api/chat/send').set(bearer(alice)).send({ receiverId: bob, content: 'hi', clientMessageId: 'x'.repeat(100) });
+    const ok = await app().api().post('/api/chat/send').set(bearer(alice)).send({ receiverId: bob, content: 'hi', clientMessageId: 'x'.repeat(100) });
     expect(ok.status).toBe(201);
   });
 
   test('a body over the JSON limit (3 MB) is PAYLOAD_TOO_LARGE', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const body = JSON.stringify({ receiverId: bob, content: 'x'.repeat(3 * 1024 * 1024) });
     expectError(await postRaw('/api/chat/send', alice, body), 413, 'PAYLOAD_TOO_LARGE');
   });
 
   test('a body that is not JSON is UNSUPPORTED_MEDIA_TYPE', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     expectError(await postRaw('/api/chat/send', alice, `receiverId=${bob}&content=hi`, 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
     expectError(
       await postRaw('/api/chat/send', alice, `receiverId=${bob}&content=hi`, 'application/x-www-form-urlencoded'),
@@ -162,7 +157,7 @@ describe('malformed bodies', () => {
   });
 
   test('a compressed body that does not decompress is VALIDATION_FAILED', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const json = Buffer.from(JSON.stringify({ receiverId: bob, content: 'zipped' }));
     const garbage = await postBytes(alice, 'gzip', Buffer.from('this is not gzip at all'));
     expect(garbage.status).toBe(400);
@@ -186,8 +181,8 @@ describe('malformed bodies', () => {
 
 describe('malformed query strings', () => {
   test('a repeated parameter (an array) is VALIDATION_FAILED', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'hello there');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'hello there');
     const id = sent.message.conversationId;
     for (const path of [
       '/api/chat/conversations?limit=1&limit=2',
@@ -197,24 +192,24 @@ describe('malformed query strings', () => {
       `/api/chat/search?q=hello&conversationId=${id}&conversationId=${id}`,
       '/api/chat/conversations?cursor=a&cursor=b',
     ]) {
-      expectError(await t.api().get(path).set(bearer(alice)), 400, 'VALIDATION_FAILED', path);
+      expectError(await app().api().get(path).set(bearer(alice)), 400, 'VALIDATION_FAILED', path);
     }
   });
 
   test('bracketed (object-style) parameters never reach a query', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    await sendMessage(t, alice, bob, 'hello');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    await sendMessage(app(), alice, bob, 'hello');
     // q given only as an object is no q at all.
-    expectError(await t.api().get('/api/chat/search?q[$ne]=x').set(bearer(alice)), 400, 'VALIDATION_FAILED');
+    expectError(await app().api().get('/api/chat/search?q[$ne]=x').set(bearer(alice)), 400, 'VALIDATION_FAILED');
     // An unknown parameter is ignored: the defaults apply.
-    const list = await t.api().get('/api/chat/conversations?limit[$gt]=0').set(bearer(alice));
+    const list = await app().api().get('/api/chat/conversations?limit[$gt]=0').set(bearer(alice));
     expect(list.status).toBe(200);
     expect(list.body.conversations).toHaveLength(1);
   });
 
   test('malformed numbers and cursors are VALIDATION_FAILED', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const id = (await sendMessage(t, alice, bob, 'hello')).message.conversationId;
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const id = (await sendMessage(app(), alice, bob, 'hello')).message.conversationId;
     for (const path of [
       '/api/chat/conversations?limit=0',
       '/api/chat/conversations?limit=-5',
@@ -227,7 +222,7 @@ describe('malformed query strings', () => {
       `/api/chat/conversations/${id}/messages?before=1&after=2`,
       '/api/chat/search?q=x&limit=1.5',
     ]) {
-      expectError(await t.api().get(path).set(bearer(alice)), 400, 'VALIDATION_FAILED', path);
+      expectError(await app().api().get(path).set(bearer(alice)), 400, 'VALIDATION_FAILED', path);
     }
   });
 });
@@ -236,44 +231,44 @@ describe('malformed ids in paths', () => {
   const badIds = ['abc', '-1', '1e400', '0', '99999999999999999999', '1.5', '%20', '0x1F', '1;DROP'];
 
   test('a malformed conversation id is VALIDATION_FAILED on every route', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     for (const id of [...badIds, '2147483648']) {
-      expectError(await t.api().get(`/api/chat/conversations/${id}`).set(bearer(alice)), 400, 'VALIDATION_FAILED', id);
-      expectError(await t.api().get(`/api/chat/conversations/${id}/messages`).set(bearer(alice)), 400, 'VALIDATION_FAILED', id);
-      expectError(await t.api().post(`/api/chat/conversations/${id}/read`).set(bearer(alice)).send({}), 400, 'VALIDATION_FAILED', id);
+      expectError(await app().api().get(`/api/chat/conversations/${id}`).set(bearer(alice)), 400, 'VALIDATION_FAILED', id);
+      expectError(await app().api().get(`/api/chat/conversations/${id}/messages`).set(bearer(alice)), 400, 'VALIDATION_FAILED', id);
+      expectError(await app().api().post(`/api/chat/conversations/${id}/read`).set(bearer(alice)).send({}), 400, 'VALIDATION_FAILED', id);
     }
   });
 
   test('a malformed message id is VALIDATION_FAILED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     for (const id of [...badIds, '9007199254740992', '9223372036854775808']) {
-      expectError(await t.api().delete(`/api/chat/messages/${id}`).set(bearer(alice)), 400, 'VALIDATION_FAILED', id);
+      expectError(await app().api().delete(`/api/chat/messages/${id}`).set(bearer(alice)), 400, 'VALIDATION_FAILED', id);
     }
   });
 
   test('a well-formed id that is far out of sight is NOT_FOUND', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    expectError(await t.api().get('/api/chat/conversations/2147483647').set(bearer(alice)), 404, 'NOT_FOUND');
-    expectError(await t.api().delete('/api/chat/messages/9007199254740991').set(bearer(alice)), 404, 'NOT_FOUND');
+    const { alice } = await createCast(app().chat.sequelize);
+    expectError(await app().api().get('/api/chat/conversations/2147483647').set(bearer(alice)), 404, 'NOT_FOUND');
+    expectError(await app().api().delete('/api/chat/messages/9007199254740991').set(bearer(alice)), 404, 'NOT_FOUND');
   });
 
   test('a path that is not valid percent-encoding is VALIDATION_FAILED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    expectError(await t.api().get('/api/chat/conversations/%E0%A4%A').set(bearer(alice)), 400, 'VALIDATION_FAILED');
-    expectError(await t.api().delete('/api/chat/messages/%zz').set(bearer(alice)), 400, 'VALIDATION_FAILED');
+    const { alice } = await createCast(app().chat.sequelize);
+    expectError(await app().api().get('/api/chat/conversations/%E0%A4%A').set(bearer(alice)), 400, 'VALIDATION_FAILED');
+    expectError(await app().api().delete('/api/chat/messages/%zz').set(bearer(alice)), 400, 'VALIDATION_FAILED');
   });
 });
 
 describe('unknown routes', () => {
   test('an unknown route under /api/chat is NOT_FOUND with the envelope', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    expectError(await t.api().get('/api/chat/nope').set(bearer(alice)), 404, 'NOT_FOUND');
-    expectError(await t.api().put('/api/chat/send').set(bearer(alice)).send({}), 404, 'NOT_FOUND');
-    expectError(await t.api().get('/api/chat/conversations/1/nope').set(bearer(alice)), 404, 'NOT_FOUND');
+    const { alice } = await createCast(app().chat.sequelize);
+    expectError(await app().api().get('/api/chat/nope').set(bearer(alice)), 404, 'NOT_FOUND');
+    expectError(await app().api().put('/api/chat/send').set(bearer(alice)).send({}), 404, 'NOT_FOUND');
+    expectError(await app().api().get('/api/chat/conversations/1/nope').set(bearer(alice)), 404, 'NOT_FOUND');
   });
 
   test('an unknown route outside /api/chat is NOT_FOUND with the envelope', async () => {
-    expectError(await t.api().get('/no/such/thing'), 404, 'NOT_FOUND');
+    expectError(await app().api().get('/no/such/thing'), 404, 'NOT_FOUND');
   });
 });
 
@@ -288,20 +283,20 @@ describe('authentication', () => {
 
   async function expectUnauthorized(headers: Record<string, string>, label: string): Promise<void> {
     for (const [method, path] of routes) {
-      const res = await t.api()[method](path).set(headers).send(method === 'post' ? { receiverId: 2, content: 'hi' } : undefined);
+      const res = await app().api()[method](path).set(headers).send(method === 'post' ? { receiverId: 2, content: 'hi' } : undefined);
       expectError(res, 401, 'UNAUTHORIZED', `${label}: ${method} ${path}`);
     }
   }
 
   test('a missing token is UNAUTHORIZED', async () => {
-    await createCast(t.chat.sequelize);
+    await createCast(app().chat.sequelize);
     await expectUnauthorized({}, 'no header');
     await expectUnauthorized({ Authorization: 'Bearer' }, 'empty bearer');
     await expectUnauthorized({ Authorization: '' }, 'empty header');
   });
 
   test('a garbage token or another scheme is UNAUTHORIZED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     await expectUnauthorized({ Authorization: 'Bearer garbage' }, 'garbage');
     await expectUnauthorized({ Authorization: 'Bearer a.b.c' }, 'three garbage parts');
     await expectUnauthorized({ Authorization: `Basic ${Buffer.from('alice:secret').toString('base64')}` }, 'basic');
@@ -309,12 +304,12 @@ describe('authentication', () => {
   });
 
   test('a token signed with the wrong secret is UNAUTHORIZED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     await expectUnauthorized(bearer(alice, { secret: 'a-completely-different-secret-0123456789abcdef' }), 'wrong secret');
   });
 
   test('a token signed with another algorithm, or none, is UNAUTHORIZED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     const hs512 = jwt.sign({ sub: String(alice) }, TEST_JWT_SECRET, { algorithm: 'HS512' });
     await expectUnauthorized({ Authorization: `Bearer ${hs512}` }, 'HS512');
     const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -323,21 +318,21 @@ describe('authentication', () => {
   });
 
   test('an expired token is UNAUTHORIZED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     await expectUnauthorized(bearer(alice, { expiresIn: -10 }), 'expired');
   });
 
   test('a token for a user who is not in the users table is UNAUTHORIZED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     await expectUnauthorized(bearer(alice + 1000), 'unknown user');
     // A user the host removes loses access at once.
-    expect((await t.api().get('/api/chat/unread-count').set(bearer(alice))).status).toBe(200);
-    await t.chat.sequelize.query('DELETE FROM users WHERE id = :alice', { replacements: { alice } });
+    expect((await app().api().get('/api/chat/unread-count').set(bearer(alice))).status).toBe(200);
+    await app().chat.sequelize.query('DELETE FROM users WHERE id = :alice', { replacements: { alice } });
     await expectUnauthorized(bearer(alice), 'removed user');
   });
 
   test('a sub claim that is not a user id is UNAUTHORIZED', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
+    const { alice } = await createCast(app().chat.sequelize);
     for (const sub of ['abc', '', '0', '-1', '1.5', `${alice}abc`, '99999999999999999999', true, { id: alice }, [alice]]) {
       await expectUnauthorized(bearer(alice, { claims: { sub } }), `sub ${JSON.stringify(sub)}`);
     }
@@ -346,16 +341,16 @@ describe('authentication', () => {
   });
 
   test('a sub claim given as a JSON number is accepted', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const res = await t.api().get('/api/chat/unread-count').set(bearer(alice, { claims: { sub: alice } }));
+    const { alice } = await createCast(app().chat.sequelize);
+    const res = await app().api().get('/api/chat/unread-count').set(bearer(alice, { claims: { sub: alice } }));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ total: 0, conversations: [] });
   });
 
   test('an unauthenticated request is refused before its body is read', async () => {
-    await createCast(t.chat.sequelize);
+    await createCast(app().chat.sequelize);
     // Malformed JSON, a wrong type and an oversized body all get the same 401.
-    expectError(await t.api().post('/api/chat/send').set('Content-Type', 'application/json').send('{oops'), 401, 'UNAUTHORIZED');
-    expectError(await t.api().post('/api/chat/send').set('Content-Type', 'text/plain').send('hello'), 401, 'UNAUTHORIZED');
+    expectError(await app().api().post('/api/chat/send').set('Content-Type', 'application/json').send('{oops'), 401, 'UNAUTHORIZED');
+    expectError(await app().api().post('/api/chat/send').set('Content-Type', 'text/plain').send('hello'), 401, 'UNAUTHORIZED');
   });
 });

@@ -1,30 +1,19 @@
-import { createCast, resetData } from '../helpers/factories';
-import { bearer, startTestApp, type TestApp } from '../helpers/test-app';
-
-// A 1×1 PNG: real bytes, so the upload passes the type check.
-const PNG = Buffer.from(
-  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
-    '1f15c4890000000d49444154789c63f80f00000101000518d84e0000000049454e44ae426082',
-  'hex',
-);
+import { createCast } from '../helpers/factories';
+import { PNG } from '../helpers/files';
+import { bearer, useTestApp } from '../helpers/test-app';
 
 /**
  * Concurrent sends are written in shared transactions (src/messages/message-writer.ts). A message
  * that dedupes or fails must not take the rest of its batch down with it.
  */
 describe('batched writes', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
-  beforeEach(() => resetData(t.chat.sequelize));
+  const app = useTestApp();
 
-  const send = (from: number, body: object) => t.api().post('/api/chat/send').set(bearer(from)).send(body);
+  const send = (from: number, body: object) => app().api().post('/api/chat/send').set(bearer(from)).send(body);
 
   test('a failing and a deduplicated message in the same burst leave the others written once each', async () => {
-    const { alice, bob, stranger: carol } = await createCast(t.chat.sequelize);
-    const upload = await t.api().post('/api/chat/attachments').set(bearer(alice)).attach('file', PNG, 'dot.png');
+    const { alice, bob, stranger: carol } = await createCast(app().chat.sequelize);
+    const upload = await app().api().post('/api/chat/attachments').set(bearer(alice)).attach('file', PNG, 'dot.png');
     const attachmentId = upload.body.attachment.id as number;
 
     const plain = Array.from({ length: 30 }, (_, i) =>
@@ -44,7 +33,7 @@ describe('batched writes', () => {
     expect(racingResults.slice(2).map((r) => r.status).sort()).toEqual([200, 201]);
     expect(racingResults[2]!.body.message.id).toBe(racingResults[3]!.body.message.id);
 
-    const [rows] = await t.chat.sequelize.query(
+    const [rows] = await app().chat.sequelize.query(
       'SELECT client_message_id, count(*)::int AS n FROM messages GROUP BY client_message_id ORDER BY client_message_id',
     );
     const counts = new Map((rows as { client_message_id: string; n: number }[]).map((r) => [r.client_message_id, r.n]));
@@ -54,15 +43,15 @@ describe('batched writes', () => {
   });
 
   test('within a conversation ids and times grow together, and counters match the rows', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     await Promise.all(
       Array.from({ length: 40 }, (_, i) => send(i % 2 ? alice : bob, { receiverId: i % 2 ? bob : alice, content: `m${i}` })),
     );
-    const [rows] = await t.chat.sequelize.query('SELECT id, created_at FROM messages ORDER BY id');
+    const [rows] = await app().chat.sequelize.query('SELECT id, created_at FROM messages ORDER BY id');
     const times = (rows as { created_at: Date }[]).map((r) => new Date(r.created_at).getTime());
     expect(times).toEqual([...times].sort((a, b) => a - b));
 
-    const [[conversation]] = (await t.chat.sequelize.query(
+    const [[conversation]] = (await app().chat.sequelize.query(
       `SELECT c.last_message_id, c.participant_1_unread + c.participant_2_unread AS unread,
               (SELECT max(id) FROM messages) AS newest, (SELECT count(*) FROM messages WHERE NOT is_read) AS really_unread
          FROM conversations c`,

@@ -2,35 +2,30 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { createChat } from '../../src/chat';
 import { createLogger } from '../../src/shared/logger';
-import { createCast, resetData, sendMessage } from '../helpers/factories';
+import { createCast, sendMessage } from '../helpers/factories';
 import { freePort } from '../helpers/free-port';
-import { bearer, startTestApp, TEST_JWT_SECRET, type TestApp } from '../helpers/test-app';
+import { bearer, TEST_JWT_SECRET, useTestApp } from '../helpers/test-app';
 
 describe('operations endpoints', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
-  beforeEach(() => resetData(t.chat.sequelize));
+  const app = useTestApp();
 
   test('/health answers without a token', async () => {
-    const res = await t.api().get('/health');
+    const res = await app().api().get('/health');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'ok' });
   });
 
   test('/ready answers 200 when the database is reachable', async () => {
-    const res = await t.api().get('/ready');
+    const res = await app().api().get('/ready');
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('ready');
   });
 
   test('/metrics shows request latency by route pattern, messages sent and the pool', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    await sendMessage(t, alice, bob, 'one');
-    await t.api().get('/api/chat/conversations/1').set(bearer(alice));
-    const res = await t.api().get('/metrics');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    await sendMessage(app(), alice, bob, 'one');
+    await app().api().get('/api/chat/conversations/1').set(bearer(alice));
+    const res = await app().api().get('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.text).toMatch(/duet_http_request_duration_seconds_count\{method="POST",route="\/api\/chat\/send",status="201"\} 1/);
@@ -40,12 +35,12 @@ describe('operations endpoints', () => {
   });
 
   test('every response carries a request id, and a sane incoming one is kept', async () => {
-    const { alice } = await createCast(t.chat.sequelize);
-    const generated = await t.api().get('/api/chat/unread-count').set(bearer(alice));
+    const { alice } = await createCast(app().chat.sequelize);
+    const generated = await app().api().get('/api/chat/unread-count').set(bearer(alice));
     expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-    const kept = await t.api().get('/api/chat/unread-count').set(bearer(alice)).set('X-Request-Id', 'trace-123');
+    const kept = await app().api().get('/api/chat/unread-count').set(bearer(alice)).set('X-Request-Id', 'trace-123');
     expect(kept.headers['x-request-id']).toBe('trace-123');
-    const replaced = await t.api().get('/api/chat/unread-count').set(bearer(alice)).set('X-Request-Id', 'has spaces and /slashes');
+    const replaced = await app().api().get('/api/chat/unread-count').set(bearer(alice)).set('X-Request-Id', 'has spaces and /slashes');
     expect(replaced.headers['x-request-id']).not.toBe('has spaces and /slashes');
   });
 });

@@ -1,48 +1,35 @@
-import { createCast, createUser, resetData, sendMessage } from '../helpers/factories';
-import { bearer, startTestApp, type TestApp } from '../helpers/test-app';
+import type { MessageJson } from '../../src/messages/message.presenter';
+import { ISO } from '../helpers/contract';
+import { createCast, createUser, sendMessage } from '../helpers/factories';
+import { bearer, useTestApp } from '../helpers/test-app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
-beforeEach(() => resetData(t.chat.sequelize));
-
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-interface MessageBody {
-  id: number;
-  senderId: number;
-  isRead: boolean;
-  readAt: string | null;
-  deliveredAt: string | null;
-}
+const app = useTestApp();
 
 async function markRead(userId: number, conversationId: number, body: Record<string, unknown> = {}) {
-  return t.api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(userId)).send(body);
+  return app().api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(userId)).send(body);
 }
 
-async function history(userId: number, conversationId: number): Promise<MessageBody[]> {
-  const res = await t.api().get(`/api/chat/conversations/${conversationId}/messages?limit=100`).set(bearer(userId));
+async function history(userId: number, conversationId: number): Promise<MessageJson[]> {
+  const res = await app().api().get(`/api/chat/conversations/${conversationId}/messages?limit=100`).set(bearer(userId));
   expect(res.status).toBe(200);
   return res.body.messages;
 }
 
 async function unreadCount(userId: number): Promise<{ total: number; conversations: { conversationId: number; unreadCount: number }[] }> {
-  const res = await t.api().get('/api/chat/unread-count').set(bearer(userId));
+  const res = await app().api().get('/api/chat/unread-count').set(bearer(userId));
   expect(res.status).toBe(200);
   return res.body;
 }
 
 async function conversationUnread(userId: number, conversationId: number): Promise<number> {
-  const res = await t.api().get(`/api/chat/conversations/${conversationId}`).set(bearer(userId));
+  const res = await app().api().get(`/api/chat/conversations/${conversationId}`).set(bearer(userId));
   expect(res.status).toBe(200);
   return res.body.conversation.unreadCount;
 }
 
 /** The stored counter and the real number of unread, visible messages, for one participant. */
 async function unreadInDatabase(conversationId: number, userId: number): Promise<{ counter: number; actual: number }> {
-  const [rows] = await t.chat.sequelize.query(
+  const [rows] = await app().chat.sequelize.query(
     `SELECT CASE WHEN c.participant_1_id = :userId THEN c.participant_1_unread ELSE c.participant_2_unread END AS counter,
             (SELECT count(*)::int FROM messages m
               WHERE m.conversation_id = c.id AND m.receiver_id = :userId AND NOT m.is_read AND m.deleted_at IS NULL) AS actual
@@ -55,10 +42,10 @@ async function unreadInDatabase(conversationId: number, userId: number): Promise
 
 describe('POST /conversations/:id/read', () => {
   test('marks only what the caller received as read and reports how many', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const first = await sendMessage(t, alice, bob, 'one');
-    await sendMessage(t, alice, bob, 'two');
-    await sendMessage(t, bob, alice, 'reply from bob');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const first = await sendMessage(app(), alice, bob, 'one');
+    await sendMessage(app(), alice, bob, 'two');
+    await sendMessage(app(), bob, alice, 'reply from bob');
     const conversationId = first.message.conversationId;
 
     const res = await markRead(bob, conversationId);
@@ -79,8 +66,8 @@ describe('POST /conversations/:id/read', () => {
   });
 
   test('marking one\'s own sent messages does nothing', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'hello');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'hello');
 
     const res = await markRead(alice, sent.message.conversationId);
     expect(res.status).toBe(200);
@@ -90,9 +77,9 @@ describe('POST /conversations/:id/read', () => {
   });
 
   test('upToMessageId marks only up to that message, inclusive', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const sent = [];
-    for (const text of ['m1', 'm2', 'm3', 'm4']) sent.push((await sendMessage(t, alice, bob, text)).message);
+    for (const text of ['m1', 'm2', 'm3', 'm4']) sent.push((await sendMessage(app(), alice, bob, text)).message);
     const ids = sent.map((m) => m.id);
     const conversationId = sent[0]!.conversationId;
 
@@ -111,8 +98,8 @@ describe('POST /conversations/:id/read', () => {
   });
 
   test('is idempotent: a second call marks nothing and changes nothing', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'hello');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'hello');
     const conversationId = sent.message.conversationId;
 
     const first = await markRead(bob, conversationId);
@@ -129,13 +116,13 @@ describe('POST /conversations/:id/read', () => {
   });
 
   test('sets deliveredAt where it was still null and keeps an earlier one', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const early = await sendMessage(t, alice, bob, 'delivered earlier');
-    const late = await sendMessage(t, alice, bob, 'never delivered');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const early = await sendMessage(app(), alice, bob, 'delivered earlier');
+    const late = await sendMessage(app(), alice, bob, 'never delivered');
     const conversationId = early.message.conversationId;
     expect(late.message.deliveredAt).toBeNull();
     const deliveredAt = '2020-01-02T03:04:05.678Z';
-    await t.chat.sequelize.query('UPDATE messages SET delivered_at = :deliveredAt WHERE id = :id', {
+    await app().chat.sequelize.query('UPDATE messages SET delivered_at = :deliveredAt WHERE id = :id', {
       replacements: { deliveredAt, id: early.message.id },
     });
 
@@ -149,8 +136,8 @@ describe('POST /conversations/:id/read', () => {
   });
 
   test('a stranger gets NOT_FOUND and marks nothing', async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'private');
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'private');
 
     const res = await markRead(stranger, sent.message.conversationId);
     expect(res.status).toBe(404);
@@ -159,8 +146,8 @@ describe('POST /conversations/:id/read', () => {
   });
 
   test('a conversation that does not exist is NOT_FOUND and a malformed upToMessageId is VALIDATION_FAILED', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'hello');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'hello');
 
     const missing = await markRead(bob, sent.message.conversationId + 1000);
     expect(missing.status).toBe(404);
@@ -180,15 +167,15 @@ describe('POST /conversations/:id/read', () => {
 
 describe('GET /unread-count', () => {
   test('lists only conversations with unread messages, across several conversations', async () => {
-    const { alice, bob, stranger: carol } = await createCast(t.chat.sequelize);
-    const dave = await createUser(t.chat.sequelize, 'Dave');
-    const fromAlice = await sendMessage(t, alice, bob, 'a1');
-    await sendMessage(t, alice, bob, 'a2');
-    await sendMessage(t, alice, bob, 'a3');
-    const fromCarol = await sendMessage(t, carol, bob, 'c1');
-    const fromDave = await sendMessage(t, dave, bob, 'd1');
+    const { alice, bob, stranger: carol } = await createCast(app().chat.sequelize);
+    const dave = await createUser(app().chat.sequelize, 'Dave');
+    const fromAlice = await sendMessage(app(), alice, bob, 'a1');
+    await sendMessage(app(), alice, bob, 'a2');
+    await sendMessage(app(), alice, bob, 'a3');
+    const fromCarol = await sendMessage(app(), carol, bob, 'c1');
+    const fromDave = await sendMessage(app(), dave, bob, 'd1');
     // Bob wrote to Carol too: his own messages never count for him.
-    await sendMessage(t, bob, carol, 'b->c');
+    await sendMessage(app(), bob, carol, 'b->c');
     await markRead(bob, fromDave.message.conversationId);
 
     const counts = await unreadCount(bob);
@@ -209,15 +196,15 @@ describe('GET /unread-count', () => {
   });
 
   test('agrees with each conversation\'s unreadCount in GET /conversations', async () => {
-    const { alice, bob, stranger: carol } = await createCast(t.chat.sequelize);
-    const dave = await createUser(t.chat.sequelize, 'Dave');
-    for (let i = 0; i < 3; i++) await sendMessage(t, alice, bob, `a${i}`);
-    for (let i = 0; i < 2; i++) await sendMessage(t, carol, bob, `c${i}`);
-    await sendMessage(t, dave, bob, 'd');
-    const opened = await t.api().post('/api/chat/conversations').set(bearer(bob)).send({ participantId: alice });
+    const { alice, bob, stranger: carol } = await createCast(app().chat.sequelize);
+    const dave = await createUser(app().chat.sequelize, 'Dave');
+    for (let i = 0; i < 3; i++) await sendMessage(app(), alice, bob, `a${i}`);
+    for (let i = 0; i < 2; i++) await sendMessage(app(), carol, bob, `c${i}`);
+    await sendMessage(app(), dave, bob, 'd');
+    const opened = await app().api().post('/api/chat/conversations').set(bearer(bob)).send({ participantId: alice });
     await markRead(bob, opened.body.conversation.id, { upToMessageId: (await history(bob, opened.body.conversation.id))[0]!.id });
 
-    const list = await t.api().get('/api/chat/conversations').set(bearer(bob));
+    const list = await app().api().get('/api/chat/conversations').set(bearer(bob));
     expect(list.status).toBe(200);
     const fromList = (list.body.conversations as { id: number; unreadCount: number }[])
       .filter((c) => c.unreadCount > 0)
@@ -231,9 +218,9 @@ describe('GET /unread-count', () => {
   });
 
   test('drops as messages are read', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
     const ids: number[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await sendMessage(t, alice, bob, `m${i}`)).message.id);
+    for (let i = 0; i < 5; i++) ids.push((await sendMessage(app(), alice, bob, `m${i}`)).message.id);
     const conversationId = (await unreadCount(bob)).conversations[0]!.conversationId;
     expect((await unreadCount(bob)).total).toBe(5);
 
@@ -247,11 +234,11 @@ describe('GET /unread-count', () => {
 
 describe('the unread counter under concurrency', () => {
   test('stays exact when 20 sends race with mark-reads', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const conversationId = (await sendMessage(t, alice, bob, 'opening')).message.conversationId;
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const conversationId = (await sendMessage(app(), alice, bob, 'opening')).message.conversationId;
 
     const sends = Array.from({ length: 20 }, (_, i) =>
-      t.api().post('/api/chat/send').set(bearer(alice)).send({ receiverId: bob, content: `burst ${i}` }),
+      app().api().post('/api/chat/send').set(bearer(alice)).send({ receiverId: bob, content: `burst ${i}` }),
     );
     const reads = Array.from({ length: 4 }, () => markRead(bob, conversationId));
     const results = await Promise.all([...sends.slice(0, 7), reads[0]!, ...sends.slice(7, 14), reads[1]!, reads[2]!, ...sends.slice(14), reads[3]!]);
@@ -274,13 +261,13 @@ describe('the unread counter under concurrency', () => {
   });
 
   test('stays exact for both sides when both send and read at once', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const conversationId = (await sendMessage(t, alice, bob, 'opening')).message.conversationId;
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const conversationId = (await sendMessage(app(), alice, bob, 'opening')).message.conversationId;
 
     const work = [];
     for (let i = 0; i < 10; i++) {
-      work.push(t.api().post('/api/chat/send').set(bearer(alice)).send({ receiverId: bob, content: `from alice ${i}` }));
-      work.push(t.api().post('/api/chat/send').set(bearer(bob)).send({ receiverId: alice, content: `from bob ${i}` }));
+      work.push(app().api().post('/api/chat/send').set(bearer(alice)).send({ receiverId: bob, content: `from alice ${i}` }));
+      work.push(app().api().post('/api/chat/send').set(bearer(bob)).send({ receiverId: alice, content: `from bob ${i}` }));
       if (i % 3 === 0) {
         work.push(markRead(alice, conversationId));
         work.push(markRead(bob, conversationId));

@@ -4,23 +4,18 @@ import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
 import { createChat } from '../../src/chat';
 import { createLogger } from '../../src/shared/logger';
-import { createCast, resetData } from '../helpers/factories';
-import { connectAs, disconnectAll, emitAck, nextEvent, record, settle } from '../helpers/sockets';
-import { startTestApp, TEST_JWT_SECRET, type TestApp, tokenFor } from '../helpers/test-app';
+import type { Sent } from '../helpers/contract';
+import { createCast } from '../helpers/factories';
+import { connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
+import { TEST_JWT_SECRET, tokenFor, useTestApp } from '../helpers/test-app';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
-beforeEach(() => resetData(t.chat.sequelize));
-afterEach(() => disconnectAll());
+const app = useTestApp();
 
 test('a message sent over the socket reaches the receiver and not the stranger', async () => {
-  const { alice, bob, stranger } = await createCast(t.chat.sequelize);
-  const [a, b, s] = await Promise.all([connectAs(t, alice), connectAs(t, bob), connectAs(t, stranger)]);
+  const { alice, bob, stranger } = await createCast(app().chat.sequelize);
+  const [a, b, s] = await Promise.all([connectAs(app(), alice), connectAs(app(), bob), connectAs(app(), stranger)]);
   const strangerSaw = record(s, 'new_message');
-  const received = nextEvent<{ message: { content: string }; conversation: { unreadCount: number } }>(b, 'new_message');
+  const received = nextEvent<Sent>(b, 'new_message');
   const ack = await emitAck<{ ok: boolean; message: { id: number } }>(a, 'send_message', { receiverId: bob, content: 'hello' });
   expect(ack.ok).toBe(true);
   const event = await received;
@@ -31,7 +26,7 @@ test('a message sent over the socket reaches the receiver and not the stranger',
 });
 
 test("a host can hand Duet its own Socket.IO server", async () => {
-  const { alice, bob } = await createCast(t.chat.sequelize);
+  const { alice, bob } = await createCast(app().chat.sequelize);
   const server = http.createServer();
   const io = new Server(server, { connectionStateRecovery: { skipMiddlewares: false } });
   const chat = await createChat({
@@ -48,7 +43,7 @@ test("a host can hand Duet its own Socket.IO server", async () => {
   const connect = (userId: number) => connectClient(url, { auth: { token: tokenFor(userId) }, transports: ['websocket'], forceNew: true });
   const [a, b] = [connect(alice), connect(bob)];
   try {
-    const received = nextEvent<{ message: { content: string } }>(b, 'new_message');
+    const received = nextEvent<Sent>(b, 'new_message');
     await new Promise<void>((resolve) => b.on('connect', () => resolve()));
     const ack = await a.timeout(5000).emitWithAck('send_message', { receiverId: bob, content: 'via the host io' });
     expect(ack.ok).toBe(true);

@@ -1,19 +1,15 @@
 import type { Sequelize } from 'sequelize';
-import { createCast, createUser, resetData, sendMessage } from '../helpers/factories';
-import { bearer, startTestApp, type TestApp } from '../helpers/test-app';
+import type { MessageJson } from '../../src/messages/message.presenter';
+import { firstSendToBob } from '../helpers/contract';
+import { createCast, createUser, sendMessage } from '../helpers/factories';
+import { bearer, type TestApp, useStartedApp, useTestApp } from '../helpers/test-app';
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const MAX_MESSAGE_LENGTH = 4000;
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
-beforeEach(() => resetData(t.chat.sequelize));
+const app = useTestApp();
 
-const send = (app: TestApp, from: number, body: Record<string, unknown>) =>
-  app.api().post('/api/chat/send').set(bearer(from)).send(body);
+const send = (on: TestApp, from: number, body: Record<string, unknown>) =>
+  on.api().post('/api/chat/send').set(bearer(from)).send(body);
 
 async function countRows(sequelize: Sequelize, table: 'messages' | 'conversations'): Promise<number> {
   const [rows] = await sequelize.query(`SELECT count(*)::int AS n FROM ${table}`);
@@ -21,80 +17,60 @@ async function countRows(sequelize: Sequelize, table: 'messages' | 'conversation
 }
 
 async function historyOf(userId: number, conversationId: number) {
-  const res = await t.api().get(`/api/chat/conversations/${conversationId}/messages?limit=100`).set(bearer(userId));
+  const res = await app().api().get(`/api/chat/conversations/${conversationId}/messages?limit=100`).set(bearer(userId));
   expect(res.status).toBe(200);
-  return res.body.messages as { id: number; content: string; createdAt: string }[];
+  return res.body.messages as MessageJson[];
 }
 
 async function conversationAs(userId: number, conversationId: number) {
-  const res = await t.api().get(`/api/chat/conversations/${conversationId}`).set(bearer(userId));
+  const res = await app().api().get(`/api/chat/conversations/${conversationId}`).set(bearer(userId));
   expect(res.status).toBe(200);
   return res.body.conversation;
 }
 
 describe('POST /send', () => {
   test('a first message answers 201 with the full Message and the conversation as the sender sees it', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
+    const { alice, bob } = await createCast(app().chat.sequelize);
 
-    const res = await send(t, alice, { receiverId: bob, content: 'hello Bob' });
+    const res = await send(app(), alice, { receiverId: bob, content: 'hello Bob' });
 
     expect(res.status).toBe(201);
     expect(Object.keys(res.body).sort()).toEqual(['conversation', 'message']);
     const { message, conversation } = res.body;
-    expect(message).toEqual({
-      id: expect.any(Number),
-      conversationId: conversation.id,
-      senderId: alice,
-      receiverId: bob,
-      content: 'hello Bob',
-      attachment: null,
-      clientMessageId: null,
-      deliveredAt: null,
-      isRead: false,
-      readAt: null,
-      createdAt: expect.stringMatching(ISO),
-      updatedAt: expect.stringMatching(ISO),
-    });
-    expect(conversation).toEqual({
-      id: expect.any(Number),
-      participantIds: [alice, bob],
-      participant: { id: bob, name: 'Bob', avatarUrl: null },
-      lastMessage: message,
-      lastMessageAt: message.createdAt,
-      unreadCount: 0,
-      createdAt: expect.stringMatching(ISO),
-    });
+    const expected = firstSendToBob(res.body, alice, bob, 'hello Bob');
+    expect(message).toEqual(expected.message);
+    expect(conversation).toEqual(expected.conversation);
   });
 
   test('the clientMessageId a sender gives comes back on the message', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const res = await send(t, alice, { receiverId: bob, content: 'tagged', clientMessageId: 'c0ffee-1' });
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const res = await send(app(), alice, { receiverId: bob, content: 'tagged', clientMessageId: 'c0ffee-1' });
     expect(res.status).toBe(201);
     expect(res.body.message.clientMessageId).toBe('c0ffee-1');
   });
 
   test('the first message creates the pair conversation and later messages reuse it', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const before = await t.api().get('/api/chat/conversations').set(bearer(alice));
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const before = await app().api().get('/api/chat/conversations').set(bearer(alice));
     expect(before.body.conversations).toEqual([]);
-    expect(await countRows(t.chat.sequelize, 'conversations')).toBe(0);
+    expect(await countRows(app().chat.sequelize, 'conversations')).toBe(0);
 
-    const first = await sendMessage(t, alice, bob, 'one');
-    const reply = await sendMessage(t, bob, alice, 'two');
+    const first = await sendMessage(app(), alice, bob, 'one');
+    const reply = await sendMessage(app(), bob, alice, 'two');
 
     expect(reply.message.conversationId).toBe(first.message.conversationId);
-    expect(await countRows(t.chat.sequelize, 'conversations')).toBe(1);
-    const list = await t.api().get('/api/chat/conversations').set(bearer(alice));
+    expect(await countRows(app().chat.sequelize, 'conversations')).toBe(1);
+    const list = await app().api().get('/api/chat/conversations').set(bearer(alice));
     expect(list.body.conversations.map((c: { id: number }) => c.id)).toEqual([first.message.conversationId]);
   });
 
   test("each message raises the receiver's unreadCount but not the sender's", async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const first = await sendMessage(t, alice, bob, 'one');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const first = await sendMessage(app(), alice, bob, 'one');
     const conversationId = first.message.conversationId;
     expect(await conversationAs(bob, conversationId)).toMatchObject({ unreadCount: 1, participant: { id: alice, name: 'Alice' } });
 
-    const second = await sendMessage(t, alice, bob, 'two');
+    const second = await sendMessage(app(), alice, bob, 'two');
 
     expect(second.conversation).toMatchObject({ unreadCount: 0, participant: { id: bob } });
     const bobView = await conversationAs(bob, conversationId);
@@ -104,11 +80,11 @@ describe('POST /send', () => {
 
   describe('clientMessageId dedupe', () => {
     test('a retry with the same clientMessageId answers 200 with the stored message and stores nothing twice', async () => {
-      const { alice, bob } = await createCast(t.chat.sequelize);
+      const { alice, bob } = await createCast(app().chat.sequelize);
       const body = { receiverId: bob, content: 'only once', clientMessageId: 'retry-1' };
 
-      const first = await send(t, alice, body);
-      const retry = await send(t, alice, body);
+      const first = await send(app(), alice, body);
+      const retry = await send(app(), alice, body);
 
       expect(first.status).toBe(201);
       expect(retry.status).toBe(200);
@@ -116,43 +92,43 @@ describe('POST /send', () => {
       expect(retry.body.conversation).toMatchObject({ id: first.body.conversation.id, unreadCount: 0, participant: { id: bob } });
       const history = await historyOf(alice, first.body.message.conversationId);
       expect(history.map((m) => m.id)).toEqual([first.body.message.id]);
-      expect(await countRows(t.chat.sequelize, 'messages')).toBe(1);
+      expect(await countRows(app().chat.sequelize, 'messages')).toBe(1);
       expect((await conversationAs(bob, first.body.message.conversationId)).unreadCount).toBe(1);
     });
 
     test('reusing a clientMessageId with different content is CONFLICT and stores nothing', async () => {
-      const { alice, bob } = await createCast(t.chat.sequelize);
-      await sendMessage(t, alice, bob, 'original', { clientMessageId: 'same-id' });
+      const { alice, bob } = await createCast(app().chat.sequelize);
+      await sendMessage(app(), alice, bob, 'original', { clientMessageId: 'same-id' });
 
-      const res = await send(t, alice, { receiverId: bob, content: 'something else', clientMessageId: 'same-id' });
+      const res = await send(app(), alice, { receiverId: bob, content: 'something else', clientMessageId: 'same-id' });
 
       expect(res.status).toBe(409);
       expect(res.body.error.code).toBe('CONFLICT');
-      expect(await countRows(t.chat.sequelize, 'messages')).toBe(1);
+      expect(await countRows(app().chat.sequelize, 'messages')).toBe(1);
     });
 
     test('the same clientMessageId from two different senders is two messages', async () => {
-      const { alice, bob } = await createCast(t.chat.sequelize);
-      const fromAlice = await send(t, alice, { receiverId: bob, content: 'hi', clientMessageId: 'shared' });
-      const fromBob = await send(t, bob, { receiverId: alice, content: 'hi', clientMessageId: 'shared' });
+      const { alice, bob } = await createCast(app().chat.sequelize);
+      const fromAlice = await send(app(), alice, { receiverId: bob, content: 'hi', clientMessageId: 'shared' });
+      const fromBob = await send(app(), bob, { receiverId: alice, content: 'hi', clientMessageId: 'shared' });
 
       expect(fromAlice.status).toBe(201);
       expect(fromBob.status).toBe(201);
       expect(fromBob.body.message.id).not.toBe(fromAlice.body.message.id);
-      expect(await countRows(t.chat.sequelize, 'messages')).toBe(2);
+      expect(await countRows(app().chat.sequelize, 'messages')).toBe(2);
     });
 
     test('ten concurrent retries with one clientMessageId store exactly one message and all answer with its id', async () => {
-      const { alice, bob } = await createCast(t.chat.sequelize);
+      const { alice, bob } = await createCast(app().chat.sequelize);
       const body = { receiverId: bob, content: 'flaky network', clientMessageId: 'burst-1' };
 
-      const responses = await Promise.all(Array.from({ length: 10 }, () => send(t, alice, body)));
+      const responses = await Promise.all(Array.from({ length: 10 }, () => send(app(), alice, body)));
 
       const statuses = responses.map((r) => r.status).sort();
       expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
       const ids = new Set(responses.map((r) => r.body.message.id));
       expect(ids.size).toBe(1);
-      expect(await countRows(t.chat.sequelize, 'messages')).toBe(1);
+      expect(await countRows(app().chat.sequelize, 'messages')).toBe(1);
       const conversationId = responses[0]!.body.message.conversationId;
       expect((await historyOf(bob, conversationId)).map((m) => m.id)).toEqual([...ids]);
       expect((await conversationAs(bob, conversationId)).unreadCount).toBe(1);
@@ -161,28 +137,28 @@ describe('POST /send', () => {
 
   describe('who the message goes to', () => {
     test('sending to oneself is VALIDATION_FAILED and creates no conversation', async () => {
-      const { alice } = await createCast(t.chat.sequelize);
-      const res = await send(t, alice, { receiverId: alice, content: 'note to self' });
+      const { alice } = await createCast(app().chat.sequelize);
+      const res = await send(app(), alice, { receiverId: alice, content: 'note to self' });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
-      expect(await countRows(t.chat.sequelize, 'conversations')).toBe(0);
+      expect(await countRows(app().chat.sequelize, 'conversations')).toBe(0);
     });
 
     test('a receiverId that is not a user is NOT_FOUND', async () => {
-      const { alice } = await createCast(t.chat.sequelize);
-      const res = await send(t, alice, { receiverId: 999_999, content: 'anyone there?' });
+      const { alice } = await createCast(app().chat.sequelize);
+      const res = await send(app(), alice, { receiverId: 999_999, content: 'anyone there?' });
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('NOT_FOUND');
-      expect(await countRows(t.chat.sequelize, 'conversations')).toBe(0);
-      expect(await countRows(t.chat.sequelize, 'messages')).toBe(0);
+      expect(await countRows(app().chat.sequelize, 'conversations')).toBe(0);
+      expect(await countRows(app().chat.sequelize, 'messages')).toBe(0);
     });
 
     test('a participant can send by conversationId and it reaches the other participant', async () => {
-      const { alice, bob } = await createCast(t.chat.sequelize);
-      const first = await sendMessage(t, alice, bob, 'by receiver');
+      const { alice, bob } = await createCast(app().chat.sequelize);
+      const first = await sendMessage(app(), alice, bob, 'by receiver');
       const conversationId = first.message.conversationId;
 
-      const res = await send(t, bob, { conversationId, content: 'by conversation' });
+      const res = await send(app(), bob, { conversationId, content: 'by conversation' });
 
       expect(res.status).toBe(201);
       expect(res.body.message).toMatchObject({ conversationId, senderId: bob, receiverId: alice, content: 'by conversation' });
@@ -191,14 +167,14 @@ describe('POST /send', () => {
     });
 
     test('a stranger who sends into a conversationId gets NOT_FOUND and stores nothing', async () => {
-      const { alice, bob, stranger } = await createCast(t.chat.sequelize);
-      const first = await sendMessage(t, alice, bob, 'private');
+      const { alice, bob, stranger } = await createCast(app().chat.sequelize);
+      const first = await sendMessage(app(), alice, bob, 'private');
 
-      const res = await send(t, stranger, { conversationId: first.message.conversationId, content: 'let me in' });
+      const res = await send(app(), stranger, { conversationId: first.message.conversationId, content: 'let me in' });
 
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('NOT_FOUND');
-      expect(await countRows(t.chat.sequelize, 'messages')).toBe(1);
+      expect(await countRows(app().chat.sequelize, 'messages')).toBe(1);
     });
   });
 
@@ -208,34 +184,34 @@ describe('POST /send', () => {
       ['spaces only', '    '],
       ['whitespace only', ' \n\t \r\n '],
     ])('%s content without an attachment is VALIDATION_FAILED', async (_label, content) => {
-      const { alice, bob } = await createCast(t.chat.sequelize);
-      const res = await send(t, alice, { receiverId: bob, content });
+      const { alice, bob } = await createCast(app().chat.sequelize);
+      const res = await send(app(), alice, { receiverId: bob, content });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
-      expect(await countRows(t.chat.sequelize, 'messages')).toBe(0);
+      expect(await countRows(app().chat.sequelize, 'messages')).toBe(0);
     });
 
     test('a message with no content field at all is VALIDATION_FAILED', async () => {
-      const { alice, bob } = await createCast(t.chat.sequelize);
-      const res = await send(t, alice, { receiverId: bob });
+      const { alice, bob } = await createCast(app().chat.sequelize);
+      const res = await send(app(), alice, { receiverId: bob });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
     });
 
     test('content of exactly MAX_MESSAGE_LENGTH characters is accepted and stored whole', async () => {
-      const { alice, bob } = await createCast(t.chat.sequelize);
+      const { alice, bob } = await createCast(app().chat.sequelize);
       const content = 'a'.repeat(MAX_MESSAGE_LENGTH);
-      const res = await send(t, alice, { receiverId: bob, content });
+      const res = await send(app(), alice, { receiverId: bob, content });
       expect(res.status).toBe(201);
       expect(res.body.message.content).toBe(content);
     });
 
     test('astral emoji count as one code point each: MAX_MESSAGE_LENGTH of them is accepted though the JS length is double', async () => {
-      const { alice, bob } = await createCast(t.chat.sequelize);
+      const { alice, bob } = await createCast(app().chat.sequelize);
       const content = '😀'.repeat(MAX_MESSAGE_LENGTH);
       expect(content.length).toBe(2 * MAX_MESSAGE_LENGTH);
 
-      const res = await send(t, alice, { receiverId: bob, content });
+      const res = await send(app(), alice, { receiverId: bob, content });
 
       expect(res.status).toBe(201);
       expect(res.body.message.content).toBe(content);
@@ -244,10 +220,10 @@ describe('POST /send', () => {
     });
 
     test('mixed text of exactly MAX_MESSAGE_LENGTH code points is accepted', async () => {
-      const { alice, bob } = await createCast(t.chat.sequelize);
+      const { alice, bob } = await createCast(app().chat.sequelize);
       const content = 'é'.repeat(MAX_MESSAGE_LENGTH / 2 - 1) + '😀'.repeat(MAX_MESSAGE_LENGTH / 2) + 'x';
       expect([...content]).toHaveLength(MAX_MESSAGE_LENGTH);
-      const res = await send(t, alice, { receiverId: bob, content });
+      const res = await send(app(), alice, { receiverId: bob, content });
       expect(res.status).toBe(201);
     });
 
@@ -256,21 +232,21 @@ describe('POST /send', () => {
       ['astral emoji', '😀'.repeat(MAX_MESSAGE_LENGTH + 1)],
       ['emoji plus one letter', '😀'.repeat(MAX_MESSAGE_LENGTH) + 'a'],
     ])('content one code point over MAX_MESSAGE_LENGTH (%s) is VALIDATION_FAILED', async (_label, content) => {
-      const { alice, bob } = await createCast(t.chat.sequelize);
-      const res = await send(t, alice, { receiverId: bob, content });
+      const { alice, bob } = await createCast(app().chat.sequelize);
+      const res = await send(app(), alice, { receiverId: bob, content });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
-      expect(await countRows(t.chat.sequelize, 'messages')).toBe(0);
+      expect(await countRows(app().chat.sequelize, 'messages')).toBe(0);
     });
   });
 
   describe('concurrency', () => {
     test('ten concurrent first messages between one pair, both ways, create exactly one conversation and ten messages', async () => {
-      const { alice, bob } = await createCast(t.chat.sequelize);
+      const { alice, bob } = await createCast(app().chat.sequelize);
 
       const responses = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          i % 2 === 0 ? send(t, alice, { receiverId: bob, content: `a${i}` }) : send(t, bob, { receiverId: alice, content: `b${i}` }),
+          i % 2 === 0 ? send(app(), alice, { receiverId: bob, content: `a${i}` }) : send(app(), bob, { receiverId: alice, content: `b${i}` }),
         ),
       );
 
@@ -278,11 +254,11 @@ describe('POST /send', () => {
       const conversationIds = new Set(responses.map((r) => r.body.message.conversationId));
       expect(conversationIds.size).toBe(1);
       const [conversationId] = [...conversationIds];
-      expect(await countRows(t.chat.sequelize, 'conversations')).toBe(1);
-      expect(await countRows(t.chat.sequelize, 'messages')).toBe(10);
+      expect(await countRows(app().chat.sequelize, 'conversations')).toBe(1);
+      expect(await countRows(app().chat.sequelize, 'messages')).toBe(10);
 
       for (const [user, other] of [[alice, bob], [bob, alice]] as const) {
-        const list = await t.api().get('/api/chat/conversations').set(bearer(user));
+        const list = await app().api().get('/api/chat/conversations').set(bearer(user));
         expect(list.body.conversations).toHaveLength(1);
         expect(list.body.conversations[0]).toMatchObject({ id: conversationId, participant: { id: other }, unreadCount: 5 });
       }
@@ -299,20 +275,16 @@ describe('POST /send', () => {
 });
 
 describe('POST /send rate limit', () => {
-  let limited: TestApp;
-  beforeAll(async () => {
-    limited = await startTestApp({ limits: { sendBurst: 3, sendPerSecond: 1 } });
-  });
-  afterAll(() => limited.close());
+  const limited = useStartedApp({ limits: { sendBurst: 3, sendPerSecond: 1 } });
 
   test('the send after a used-up burst is RATE_LIMITED with Retry-After and retryAfterMs, and is not stored', async () => {
-    const alice = await createUser(limited.chat.sequelize, 'Alice');
-    const bob = await createUser(limited.chat.sequelize, 'Bob');
+    const alice = await createUser(limited().chat.sequelize, 'Alice');
+    const bob = await createUser(limited().chat.sequelize, 'Bob');
 
     for (let i = 0; i < 3; i++) {
-      expect((await send(limited, alice, { receiverId: bob, content: `quick ${i}` })).status).toBe(201);
+      expect((await send(limited(), alice, { receiverId: bob, content: `quick ${i}` })).status).toBe(201);
     }
-    const res = await send(limited, alice, { receiverId: bob, content: 'one too many' });
+    const res = await send(limited(), alice, { receiverId: bob, content: 'one too many' });
 
     expect(res.status).toBe(429);
     expect(res.body.error.code).toBe('RATE_LIMITED');
@@ -321,19 +293,19 @@ describe('POST /send rate limit', () => {
     expect(res.body.error.retryAfterMs).toEqual(expect.any(Number));
     expect(res.body.error.retryAfterMs).toBeGreaterThan(0);
     expect(res.body.error.retryAfterMs).toBeLessThanOrEqual(1000);
-    expect(await countRows(limited.chat.sequelize, 'messages')).toBe(3);
+    expect(await countRows(limited().chat.sequelize, 'messages')).toBe(3);
   });
 
   test("one user's exhausted limit does not stop another user", async () => {
-    const alice = await createUser(limited.chat.sequelize, 'Alice');
-    const bob = await createUser(limited.chat.sequelize, 'Bob');
-    const carol = await createUser(limited.chat.sequelize, 'Carol');
+    const alice = await createUser(limited().chat.sequelize, 'Alice');
+    const bob = await createUser(limited().chat.sequelize, 'Bob');
+    const carol = await createUser(limited().chat.sequelize, 'Carol');
     // Fresh ids after the reset, but the limiter lives as long as the app: use up alice's burst here.
     let status = 0;
-    for (let i = 0; i < 5 && status !== 429; i++) status = (await send(limited, alice, { receiverId: bob, content: `x${i}` })).status;
+    for (let i = 0; i < 5 && status !== 429; i++) status = (await send(limited(), alice, { receiverId: bob, content: `x${i}` })).status;
     expect(status).toBe(429);
 
-    const res = await send(limited, carol, { receiverId: bob, content: 'my own budget' });
+    const res = await send(limited(), carol, { receiverId: bob, content: 'my own budget' });
     expect(res.status).toBe(201);
   });
 });

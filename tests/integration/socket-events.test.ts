@@ -1,7 +1,10 @@
-import { createCast, createUser, resetData, sendMessage } from '../helpers/factories';
-import { type ClientSocket, connectAs, disconnectAll, emitAck, nextEvent, record, settle } from '../helpers/sockets';
-import { bearer, startTestApp, type TestApp } from '../helpers/test-app';
-import type { ChatOptions } from '../../src/chat';
+import type { ConversationJson } from '../../src/conversations/conversation.presenter';
+import type { MessageJson } from '../../src/messages/message.presenter';
+import type { ErrorBody } from '../../src/shared/errors';
+import { firstSendToBob, ISO, type Sent } from '../helpers/contract';
+import { createCast, createUser, sendMessage } from '../helpers/factories';
+import { type ClientSocket, connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
+import { bearer, type TestApp, useTestApp } from '../helpers/test-app';
 
 /**
  * The Socket.IO half of the contract (API.md, "Socket.IO"): every client event's ack, every server
@@ -9,50 +12,9 @@ import type { ChatOptions } from '../../src/chat';
  * Every scenario has two participants (alice, bob) and a connected stranger who must see nothing.
  */
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const MISSING_ID = 999_999;
 
-interface MessageJson {
-  id: number;
-  conversationId: number;
-  senderId: number;
-  receiverId: number;
-  content: string;
-  clientMessageId: string | null;
-  createdAt: string;
-  [key: string]: unknown;
-}
-
-interface ConversationJson {
-  id: number;
-  participantIds: number[];
-  participant: { id: number; name: string | null; avatarUrl: string | null };
-  lastMessage: MessageJson | null;
-  lastMessageAt: string | null;
-  unreadCount: number;
-  createdAt: string;
-}
-
-interface ErrorJson {
-  code: string;
-  message: string;
-  retryAfterMs?: number;
-}
-
-type AckOf<T> = ({ ok: true } & T) | { ok: false; error: ErrorJson };
-type Sent = { message: MessageJson; conversation: ConversationJson };
-
-/** Starts one app for the enclosing describe, with the hooks every describe needs. */
-function useTestApp(overrides: Partial<ChatOptions> = {}): () => TestApp {
-  let app: TestApp | undefined;
-  beforeAll(async () => {
-    app = await startTestApp(overrides);
-  });
-  afterAll(() => app?.close());
-  beforeEach(() => resetData(app!.chat.sequelize));
-  afterEach(() => disconnectAll());
-  return () => app!;
-}
+type AckOf<T> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
 
 /** An event the client expects to succeed; fails the test with the error otherwise. */
 async function ok<T extends object = object>(socket: ClientSocket, event: string, payload: unknown): Promise<{ ok: true } & T> {
@@ -62,7 +24,7 @@ async function ok<T extends object = object>(socket: ClientSocket, event: string
 }
 
 /** An event the client expects to fail; resolves with the ack's error. */
-async function failure(socket: ClientSocket, event: string, payload: unknown): Promise<ErrorJson> {
+async function failure(socket: ClientSocket, event: string, payload: unknown): Promise<ErrorBody> {
   const response = await emitAck<AckOf<object>>(socket, event, payload);
   if (response.ok) throw new Error(`${event} unexpectedly succeeded: ${JSON.stringify(response)}`);
   expect(response).toEqual({ ok: false, error: expect.objectContaining({ code: expect.any(String), message: expect.any(String) }) });
@@ -87,10 +49,6 @@ async function scene(t: TestApp, before?: (cast: { alice: number; bob: number; s
   return { ...cast, a, b, s, strangerSaw: recordAll(s) };
 }
 
-/** POST /send through the shared factory, typed with the contract's shapes. */
-const restSend = (t: TestApp, from: number, to: number, content: string): Promise<Sent> =>
-  sendMessage(t, from, to, content) as Promise<unknown> as Promise<Sent>;
-
 const openConversation = async (t: TestApp, userId: number, participantId: number): Promise<number> => {
   const res = await t.api().post('/api/chat/conversations').set(bearer(userId)).send({ participantId });
   expect(res.status).toBe(201);
@@ -109,6 +67,35 @@ const historyAs = async (t: TestApp, userId: number, conversationId: number): Pr
   return res.body.messages;
 };
 
+/** scene() once alice has sent bob these messages over REST; returns them too, oldest first. */
+async function sceneAfterSends(t: TestApp, ...contents: string[]) {
+  const messages: MessageJson[] = [];
+  const cast = await scene(t, async ({ alice, bob }) => {
+    for (const content of contents) messages.push((await sendMessage(t, alice, bob, content)).message);
+  });
+  return { ...cast, messages };
+}
+
+/**
+ * Listens for what one send from alice to bob must produce: new_message on both sides and
+ * message_notification on bob's side only (alice's notifications are recorded: they must stay empty).
+ */
+function sendEvents(a: ClientSocket, b: ClientSocket) {
+  return {
+    aliceNotified: record(a, 'message_notification'),
+    toAlice: nextEvent<Sent>(a, 'new_message'),
+    toBob: nextEvent<Sent>(b, 'new_message'),
+    notified: nextEvent<Sent>(b, 'message_notification'),
+  };
+}
+
+/** Alice types in the conversation and bob has heard it. */
+async function typingHeard(a: ClientSocket, b: ClientSocket, conversationId: number): Promise<void> {
+  const started = nextEvent(b, 'user_typing');
+  await ok(a, 'typing', { conversationId });
+  await started;
+}
+
 /** Keys and value types, recursively: "the same result shape" whatever the ids and times. */
 function shapeOf(value: unknown): unknown {
   if (value === null) return null;
@@ -126,10 +113,7 @@ describe('client events answer through the ack', () => {
 
   describe('join_conversation and leave_conversation', () => {
     test('a participant who joins gets the conversation as they see it', async () => {
-      let conversationId = 0;
-      const { alice, bob, b } = await scene(app(), async ({ alice, bob }) => {
-        conversationId = (await restSend(app(), alice, bob, 'hi bob')).message.conversationId;
-      });
+      const { alice, bob, b, messages: [{ conversationId }] } = await sceneAfterSends(app(), 'hi bob');
 
       const ack = await ok<{ conversation: ConversationJson }>(b, 'join_conversation', { conversationId });
 
@@ -151,7 +135,7 @@ describe('client events answer through the ack', () => {
       await failure(s, 'join_conversation', { conversationId });
 
       const received = nextEvent(b, 'new_message');
-      await restSend(app(), alice, bob, 'private');
+      await sendMessage(app(), alice, bob, 'private');
       await received;
       await settle();
       expect(strangerSaw).toEqual([]);
@@ -174,7 +158,7 @@ describe('client events answer through the ack', () => {
       expect(await failure(b, 'leave_conversation', { conversationId: 'abc' })).toMatchObject({ code: 'VALIDATION_FAILED' });
 
       const received = nextEvent<Sent>(b, 'new_message');
-      await restSend(app(), alice, bob, 'still here?');
+      await sendMessage(app(), alice, bob, 'still here?');
       expect((await received).message.content).toBe('still here?');
       await settle();
       expect(strangerSaw).toEqual([]);
@@ -188,29 +172,9 @@ describe('client events answer through the ack', () => {
       const ack = await ok<Sent>(a, 'send_message', { receiverId: bob, content: 'hello Bob' });
 
       expect(Object.keys(ack).sort()).toEqual(['conversation', 'message', 'ok']);
-      expect(ack.message).toEqual({
-        id: expect.any(Number),
-        conversationId: ack.conversation.id,
-        senderId: alice,
-        receiverId: bob,
-        content: 'hello Bob',
-        attachment: null,
-        clientMessageId: null,
-        deliveredAt: null,
-        isRead: false,
-        readAt: null,
-        createdAt: expect.stringMatching(ISO),
-        updatedAt: expect.stringMatching(ISO),
-      });
-      expect(ack.conversation).toEqual({
-        id: expect.any(Number),
-        participantIds: [alice, bob],
-        participant: { id: bob, name: 'Bob', avatarUrl: null },
-        lastMessage: ack.message,
-        lastMessageAt: ack.message.createdAt,
-        unreadCount: 0,
-        createdAt: expect.stringMatching(ISO),
-      });
+      const expected = firstSendToBob(ack, alice, bob, 'hello Bob');
+      expect(ack.message).toEqual(expected.message);
+      expect(ack.conversation).toEqual(expected.conversation);
       expect(await historyAs(app(), bob, ack.conversation.id)).toEqual([ack.message]);
     });
 
@@ -317,9 +281,7 @@ describe('client events answer through the ack', () => {
       expect(await failure(a, 'typing', { conversationId: MISSING_ID })).toMatchObject({ code: 'NOT_FOUND' });
 
       // Delivery works: bob hears alice.
-      const started = nextEvent(b, 'user_typing');
-      await ok(a, 'typing', { conversationId });
-      await started;
+      await typingHeard(a, b, conversationId);
       await settle();
       expect(aliceHeard).toEqual([]);
       expect(bobHeard).toEqual([{ conversationId, userId: alice, isTyping: true }]);
@@ -330,9 +292,9 @@ describe('client events answer through the ack', () => {
     test('acks { conversationId, readAt, count } and both participants get messages_read with the highest id marked', async () => {
       const sent: Sent[] = [];
       const { alice, bob, a, b, strangerSaw } = await scene(app(), async ({ alice, bob }) => {
-        sent.push(await restSend(app(), alice, bob, 'one'));
-        sent.push(await restSend(app(), alice, bob, 'two'));
-        sent.push(await restSend(app(), bob, alice, 'bob writes last'));
+        sent.push(await sendMessage(app(), alice, bob, 'one'));
+        sent.push(await sendMessage(app(), alice, bob, 'two'));
+        sent.push(await sendMessage(app(), bob, alice, 'bob writes last'));
       });
       const conversationId = sent[0]!.message.conversationId;
       const toAlice = nextEvent(a, 'messages_read');
@@ -352,12 +314,7 @@ describe('client events answer through the ack', () => {
     });
 
     test('upToMessageId marks only up to that message', async () => {
-      const sent: Sent[] = [];
-      const { bob, a, b } = await scene(app(), async ({ alice, bob }) => {
-        sent.push(await restSend(app(), alice, bob, 'one'));
-        sent.push(await restSend(app(), alice, bob, 'two'));
-      });
-      const [first, second] = sent.map((s) => s.message) as [MessageJson, MessageJson];
+      const { bob, a, b, messages: [first, second] } = await sceneAfterSends(app(), 'one', 'two');
       const aliceSaw = record(a, 'messages_read');
 
       const partly = nextEvent(a, 'messages_read');
@@ -377,12 +334,8 @@ describe('client events answer through the ack', () => {
 
   describe('message_delivered', () => {
     test('acks { conversationId, deliveredAt, count }, tells only the sender, and a repeat counts 0', async () => {
-      const sent: Sent[] = [];
-      const { alice, bob, a, b, strangerSaw } = await scene(app(), async ({ alice, bob }) => {
-        sent.push(await restSend(app(), alice, bob, 'one'));
-        sent.push(await restSend(app(), alice, bob, 'two'));
-      });
-      const { conversationId, id: upToMessageId } = sent[1]!.message;
+      const { alice, bob, a, b, strangerSaw, messages } = await sceneAfterSends(app(), 'one', 'two');
+      const { conversationId, id: upToMessageId } = messages[1]!;
       const aliceSaw = record(a, 'messages_delivered');
       const bobSaw = record(b, 'messages_delivered');
       const toAlice = nextEvent(a, 'messages_delivered');
@@ -406,11 +359,7 @@ describe('client events answer through the ack', () => {
     });
 
     test('message_delivered without upToMessageId is VALIDATION_FAILED; a stranger gets NOT_FOUND', async () => {
-      let message: MessageJson | undefined;
-      const { b, s } = await scene(app(), async ({ alice, bob }) => {
-        message = (await restSend(app(), alice, bob, 'one')).message;
-      });
-      const { conversationId, id: upToMessageId } = message!;
+      const { b, s, messages: [{ conversationId, id: upToMessageId }] } = await sceneAfterSends(app(), 'one');
 
       expect(await failure(b, 'message_delivered', { conversationId })).toMatchObject({ code: 'VALIDATION_FAILED' });
       expect(await failure(b, 'message_delivered', { conversationId, upToMessageId: 'latest' })).toMatchObject({
@@ -422,11 +371,7 @@ describe('client events answer through the ack', () => {
 
   describe('delete_message', () => {
     test('the sender deletes: ack {} and both participants get message_deleted', async () => {
-      let message: MessageJson | undefined;
-      const { bob, a, b, strangerSaw } = await scene(app(), async ({ alice, bob }) => {
-        message = (await restSend(app(), alice, bob, 'oops')).message;
-      });
-      const { id: messageId, conversationId } = message!;
+      const { bob, a, b, strangerSaw, messages: [{ id: messageId, conversationId }] } = await sceneAfterSends(app(), 'oops');
       const toAlice = nextEvent(a, 'message_deleted');
       const toBob = nextEvent(b, 'message_deleted');
 
@@ -440,18 +385,15 @@ describe('client events answer through the ack', () => {
     });
 
     test('the receiver gets FORBIDDEN, the stranger NOT_FOUND, and the message stays', async () => {
-      let message: MessageJson | undefined;
-      const { bob, a, b, s } = await scene(app(), async ({ alice, bob }) => {
-        message = (await restSend(app(), alice, bob, 'keep me')).message;
-      });
+      const { bob, a, b, s, messages: [message] } = await sceneAfterSends(app(), 'keep me');
       const aliceSaw = record(a, 'message_deleted');
 
-      expect(await failure(b, 'delete_message', { messageId: message!.id })).toMatchObject({ code: 'FORBIDDEN' });
-      expect(await failure(s, 'delete_message', { messageId: message!.id })).toMatchObject({ code: 'NOT_FOUND' });
+      expect(await failure(b, 'delete_message', { messageId: message.id })).toMatchObject({ code: 'FORBIDDEN' });
+      expect(await failure(s, 'delete_message', { messageId: message.id })).toMatchObject({ code: 'NOT_FOUND' });
       expect(await failure(a, 'delete_message', { messageId: MISSING_ID })).toMatchObject({ code: 'NOT_FOUND' });
       expect(await failure(a, 'delete_message', { messageId: 'abc' })).toMatchObject({ code: 'VALIDATION_FAILED' });
 
-      expect((await historyAs(app(), bob, message!.conversationId)).map((m) => m.id)).toEqual([message!.id]);
+      expect((await historyAs(app(), bob, message.conversationId)).map((m) => m.id)).toEqual([message.id]);
       // Alice's own acks came after the refused deletes on her connection: an event would be here already.
       expect(aliceSaw).toEqual([]);
     });
@@ -499,10 +441,7 @@ describe('server events reach exactly the right sockets', () => {
 
   test('new_message reaches both participants with their own view; message_notification only the receiver', async () => {
     const { alice, bob, a, b, strangerSaw } = await scene(app());
-    const aliceNotified = record(a, 'message_notification');
-    const toAlice = nextEvent<Sent>(a, 'new_message');
-    const toBob = nextEvent<Sent>(b, 'new_message');
-    const notified = nextEvent<Sent>(b, 'message_notification');
+    const { aliceNotified, toAlice, toBob, notified } = sendEvents(a, b);
 
     const ack = await ok<Sent>(a, 'send_message', { receiverId: bob, content: 'ping' });
 
@@ -537,7 +476,7 @@ describe('server events reach exactly the right sockets', () => {
     const first = await ok<Sent>(a, 'send_message', { receiverId: bob, content: 'from the socket' });
     await Promise.all(overSocket);
     const overRest = Object.values(sockets).map((socket) => nextEvent(socket, 'new_message'));
-    const second = await restSend(app(), alice, bob, 'from REST');
+    const second = await sendMessage(app(), alice, bob, 'from REST');
     await Promise.all(overRest);
     await settle();
 
@@ -551,11 +490,7 @@ describe('server events reach exactly the right sockets', () => {
   });
 
   test('a tab that joined and a tab that did not both get messages_read, messages_delivered and message_deleted once', async () => {
-    let message: MessageJson | undefined;
-    const { alice, bob, a, b, strangerSaw } = await scene(app(), async ({ alice, bob }) => {
-      message = (await restSend(app(), alice, bob, 'hello')).message;
-    });
-    const { conversationId, id: messageId } = message!;
+    const { alice, bob, a, b, strangerSaw, messages: [{ conversationId, id: messageId }] } = await sceneAfterSends(app(), 'hello');
     const a2 = await connectAs(app(), alice);
     await ok(a, 'join_conversation', { conversationId });
     const seen = (event: string) => [record(a, event), record(a2, event)];
@@ -581,10 +516,7 @@ describe('REST writes emit the socket events', () => {
 
   test('POST /send emits new_message to both participants and message_notification to the receiver', async () => {
     const { alice, bob, a, b, strangerSaw } = await scene(app());
-    const aliceNotified = record(a, 'message_notification');
-    const toAlice = nextEvent<Sent>(a, 'new_message');
-    const toBob = nextEvent<Sent>(b, 'new_message');
-    const notified = nextEvent<Sent>(b, 'message_notification');
+    const { aliceNotified, toAlice, toBob, notified } = sendEvents(a, b);
 
     const res = await app().api().post('/api/chat/send').set(bearer(alice)).send({ receiverId: bob, content: 'over REST' });
 
@@ -600,11 +532,7 @@ describe('REST writes emit the socket events', () => {
   });
 
   test('POST /conversations/:id/read emits messages_read to both participants', async () => {
-    let message: MessageJson | undefined;
-    const { bob, a, b, strangerSaw } = await scene(app(), async ({ alice, bob }) => {
-      message = (await restSend(app(), alice, bob, 'read me')).message;
-    });
-    const { conversationId, id } = message!;
+    const { bob, a, b, strangerSaw, messages: [{ conversationId, id }] } = await sceneAfterSends(app(), 'read me');
     const toAlice = nextEvent(a, 'messages_read');
     const toBob = nextEvent(b, 'messages_read');
 
@@ -619,11 +547,7 @@ describe('REST writes emit the socket events', () => {
   });
 
   test('DELETE /messages/:id emits message_deleted to both participants', async () => {
-    let message: MessageJson | undefined;
-    const { alice, a, b, strangerSaw } = await scene(app(), async ({ alice, bob }) => {
-      message = (await restSend(app(), alice, bob, 'delete me')).message;
-    });
-    const { conversationId, id: messageId } = message!;
+    const { alice, a, b, strangerSaw, messages: [{ conversationId, id: messageId }] } = await sceneAfterSends(app(), 'delete me');
     const toAlice = nextEvent(a, 'message_deleted');
     const toBob = nextEvent(b, 'message_deleted');
 
@@ -662,9 +586,7 @@ describe('typing state', () => {
   test('a message sent over the socket ends the sender\'s typing', async () => {
     const { alice, bob, a, b } = await scene(app());
     const conversationId = await openConversation(app(), alice, bob);
-    const started = nextEvent(b, 'user_typing');
-    await ok(a, 'typing', { conversationId });
-    await started;
+    await typingHeard(a, b, conversationId);
 
     const stopped = nextEvent(b, 'user_typing');
     await ok(a, 'send_message', { conversationId, content: 'done typing' });
@@ -674,12 +596,10 @@ describe('typing state', () => {
   test('a message sent over REST ends the sender\'s typing too', async () => {
     const { alice, bob, a, b } = await scene(app());
     const conversationId = await openConversation(app(), alice, bob);
-    const started = nextEvent(b, 'user_typing');
-    await ok(a, 'typing', { conversationId });
-    await started;
+    await typingHeard(a, b, conversationId);
 
     const stopped = nextEvent(b, 'user_typing');
-    await restSend(app(), alice, bob, 'sent from another device');
+    await sendMessage(app(), alice, bob, 'sent from another device');
     expect(await stopped).toEqual({ conversationId, userId: alice, isTyping: false });
   });
 
@@ -688,9 +608,7 @@ describe('typing state', () => {
     const otherTab = await connectAs(app(), alice);
     const conversationId = await openConversation(app(), alice, bob);
     const bobHeard = record<{ isTyping: boolean }>(b, 'user_typing');
-    const started = nextEvent(b, 'user_typing');
-    await ok(a, 'typing', { conversationId });
-    await started;
+    await typingHeard(a, b, conversationId);
 
     otherTab.disconnect();
     await settle();
@@ -712,9 +630,7 @@ describe('typing state with a short expiry', () => {
     const { alice, bob, a, b, strangerSaw } = await scene(app());
     const conversationId = await openConversation(app(), alice, bob);
     const bobHeard = record<{ isTyping: boolean }>(b, 'user_typing');
-    const started = nextEvent(b, 'user_typing');
-    await ok(a, 'typing', { conversationId });
-    await started;
+    await typingHeard(a, b, conversationId);
 
     // A second typing half-way pushes the expiry back.
     await new Promise((resolve) => setTimeout(resolve, TTL_MS / 2));
@@ -736,7 +652,7 @@ describe('sending is rate limited per user', () => {
     const { alice, bob, a, b, strangerSaw } = await scene(app());
     const bobSaw = record(b, 'new_message');
     const delivered = nextEvent(b, 'new_message');
-    await restSend(app(), alice, bob, 'one over REST');
+    await sendMessage(app(), alice, bob, 'one over REST');
     await ok(a, 'send_message', { receiverId: bob, content: 'two over the socket' });
 
     const error = await failure(a, 'send_message', { receiverId: bob, content: 'three is too many' });
@@ -793,12 +709,7 @@ describe('REST and the socket give the same result for the same command', () => 
   });
 
   test('mark read: the same result shape, and NOT_FOUND for a stranger both ways', async () => {
-    const sent: Sent[] = [];
-    const { bob, stranger, b, s } = await scene(app(), async ({ alice, bob }) => {
-      sent.push(await restSend(app(), alice, bob, 'one'));
-      sent.push(await restSend(app(), alice, bob, 'two'));
-    });
-    const { conversationId, id: firstId } = sent[0]!.message;
+    const { bob, stranger, b, s, messages: [{ conversationId, id: firstId }] } = await sceneAfterSends(app(), 'one', 'two');
     const markOverRest = (userId: number, body: object) =>
       app().api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(userId)).send(body);
 
@@ -817,11 +728,8 @@ describe('REST and the socket give the same result for the same command', () => 
   });
 
   test('delete: success both ways, FORBIDDEN for the receiver and NOT_FOUND for a stranger or a deleted message both ways', async () => {
-    const sent: Sent[] = [];
-    const { alice, bob, stranger, a, b, s } = await scene(app(), async ({ alice, bob }) => {
-      for (const content of ['one', 'two', 'three']) sent.push(await restSend(app(), alice, bob, content));
-    });
-    const [one, two, three] = sent.map((x) => x.message.id) as [number, number, number];
+    const { alice, bob, stranger, a, b, s, messages } = await sceneAfterSends(app(), 'one', 'two', 'three');
+    const [one, two, three] = messages.map((m) => m.id) as [number, number, number];
     const deleteOverRest = (userId: number, id: number) => app().api().delete(`/api/chat/messages/${id}`).set(bearer(userId));
 
     expect((await deleteOverRest(alice, one)).status).toBe(204);
@@ -836,13 +744,11 @@ describe('REST and the socket give the same result for the same command', () => 
       expect([res.status, res.body.error.code]).toEqual([status, code]);
       expect((await failure(socket, 'delete_message', { messageId: id })).code).toBe(code);
     }
-    expect((await historyAs(app(), bob, sent[0]!.message.conversationId)).map((m) => m.id)).toEqual([three]);
+    expect((await historyAs(app(), bob, messages[0]!.conversationId)).map((m) => m.id)).toEqual([three]);
   });
 
   test('open and get a conversation over REST give what join_conversation gives; the same errors both ways', async () => {
-    const { alice, bob, stranger, b, s } = await scene(app(), async ({ alice, bob }) => {
-      await restSend(app(), alice, bob, 'hi');
-    });
+    const { alice, bob, stranger, b, s } = await sceneAfterSends(app(), 'hi');
     const opened = await app().api().post('/api/chat/conversations').set(bearer(bob)).send({ participantId: alice });
     expect(opened.status).toBe(200);
     const conversationId: number = opened.body.conversation.id;

@@ -1,8 +1,13 @@
 import { io as connectClient, type ManagerOptions, type SocketOptions } from 'socket.io-client';
 import type { Sequelize } from 'sequelize';
+import type { ChatOptions } from '../../src/chat';
+import type { MessageJson } from '../../src/messages/message.presenter';
+import type { PresenceJson } from '../../src/presence/presence.service';
+import type { ErrorBody } from '../../src/shared/errors';
+import { ISO, type Sent } from '../helpers/contract';
 import { createCast, resetData, sendMessage } from '../helpers/factories';
 import { type ClientSocket, connectAs, disconnectAll, emitAck, nextEvent, record, settle } from '../helpers/sockets';
-import { bearer, startTestApp, TEST_JWT_SECRET, type TestApp, tokenFor } from '../helpers/test-app';
+import { bearer, startTestApp, TEST_JWT_SECRET, type TestApp, tokenFor, useTestApp } from '../helpers/test-app';
 
 /**
  * The socket door under stress: handshake authentication, hostile payloads for every client event,
@@ -10,25 +15,8 @@ import { bearer, startTestApp, TEST_JWT_SECRET, type TestApp, tokenFor } from '.
  * Real PostgreSQL, a real Socket.IO server on port 0 and socket.io-client; nothing is mocked.
  */
 
-interface ErrorBodyJson {
-  code: string;
-  message: string;
-  details?: unknown[];
-}
-type AckJson = { ok: true } & Record<string, unknown> | { ok: false; error: ErrorBodyJson };
-interface MessageJson {
-  id: number;
-  conversationId: number;
-  content: string;
-}
-interface PresenceJson {
-  userId: number;
-  online: boolean;
-  lastSeenAt: string | null;
-}
+type AckJson = { ok: true } & Record<string, unknown> | { ok: false; error: ErrorBody };
 type ConnectError = Error & { data?: { code?: string } };
-
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 // ---------------------------------------------------------------------------------------------
 // Process-wide: nothing a client sends may leave a promise rejection unhandled.
@@ -94,6 +82,21 @@ async function serverSawLeave(t: TestApp, userId: number): Promise<void> {
   }
 }
 
+/** Connects the user and waits until `watcher`, a conversation partner, hears them come online. */
+async function comeOnline(t: TestApp, userId: number, watcher: ClientSocket): Promise<ClientSocket> {
+  const online = nextEvent<PresenceJson>(watcher, 'presence');
+  const socket = await connectAs(t, userId);
+  await online;
+  return socket;
+}
+
+/** Closes the user's last socket and resolves with the offline announcement `watcher` hears. */
+async function goOffline(socket: ClientSocket, watcher: ClientSocket): Promise<PresenceJson> {
+  const offline = nextEvent<PresenceJson>(watcher, 'presence', 1000);
+  socket.disconnect();
+  return offline;
+}
+
 /** Drops the client's transport as a lost network would (no disconnect packet is sent). */
 async function dropTransport(socket: ClientSocket): Promise<void> {
   const gone = nextEvent<string>(socket, 'disconnect');
@@ -110,10 +113,11 @@ function expectValidationAck(ack: AckJson, label: string): void {
   for (const key of Object.keys(ack.error)) expect(['code', 'message', 'details']).toContain(key);
 }
 
-async function resetAll(sequelize: Sequelize): Promise<void> {
-  await resetData(sequelize);
-  // resetData restarts user ids, so a lastSeenAt left by an earlier test would name the new users.
-  await sequelize.query('TRUNCATE user_presence');
+/** useTestApp, plus closing the clients this file opens itself. */
+function useSocketApp(overrides: Partial<ChatOptions> = {}): () => TestApp {
+  const app = useTestApp(overrides);
+  afterEach(() => closeExtraClients());
+  return app;
 }
 
 /** The full server-side history of a conversation, oldest first. */
@@ -127,35 +131,26 @@ async function fullHistory(t: TestApp, userId: number, conversationId: number): 
 // =============================================================================================
 
 describe('handshake authentication', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
-  beforeEach(() => resetAll(t.chat.sequelize));
-  afterEach(() => {
-    disconnectAll();
-    closeExtraClients();
-  });
+  const app = useSocketApp();
 
   test('a token in auth.token connects and the socket is already in its user room', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const b = openClient(t, { auth: { token: tokenFor(bob) } });
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const b = openClient(app(), { auth: { token: tokenFor(bob) } });
     expect(await outcome(b)).toEqual({ connected: true });
-    const received = nextEvent<{ message: MessageJson }>(b, 'new_message');
-    await sendMessage(t, alice, bob, 'no join needed');
+    const received = nextEvent<Sent>(b, 'new_message');
+    await sendMessage(app(), alice, bob, 'no join needed');
     expect((await received).message.content).toBe('no join needed');
   });
 
   test('a token in the Authorization header connects as that user', async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
-    const b = openClient(t, { extraHeaders: { Authorization: `Bearer ${tokenFor(bob)}` } });
-    const s = openClient(t, { extraHeaders: { Authorization: `Bearer ${tokenFor(stranger)}` } });
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
+    const b = openClient(app(), { extraHeaders: { Authorization: `Bearer ${tokenFor(bob)}` } });
+    const s = openClient(app(), { extraHeaders: { Authorization: `Bearer ${tokenFor(stranger)}` } });
     expect(await outcome(b)).toEqual({ connected: true });
     expect(await outcome(s)).toEqual({ connected: true });
     const strangerSaw = record(s, 'new_message');
-    const received = nextEvent<{ message: MessageJson }>(b, 'new_message');
-    await sendMessage(t, alice, bob, 'via header');
+    const received = nextEvent<Sent>(b, 'new_message');
+    await sendMessage(app(), alice, bob, 'via header');
     expect((await received).message.content).toBe('via header');
     await settle();
     expect(strangerSaw).toEqual([]);
@@ -176,8 +171,8 @@ describe('handshake authentication', () => {
   ];
 
   test.each(refusals)('%s is refused with connect_error UNAUTHORIZED', async (_label, options) => {
-    const { bob } = await createCast(t.chat.sequelize);
-    const socket = openClient(t, options({ bob }));
+    const { bob } = await createCast(app().chat.sequelize);
+    const socket = openClient(app(), options({ bob }));
     const result = await outcome(socket);
     expect('error' in result).toBe(true);
     if (!('error' in result)) return;
@@ -189,11 +184,11 @@ describe('handshake authentication', () => {
   });
 
   test('a refused handshake leaves the server serving everyone else', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    await outcome(openClient(t, { auth: { token: 'garbage' } }));
-    const b = await connectAs(t, bob);
-    const received = nextEvent<{ message: MessageJson }>(b, 'new_message');
-    await sendMessage(t, alice, bob, 'after a refusal');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    await outcome(openClient(app(), { auth: { token: 'garbage' } }));
+    const b = await connectAs(app(), bob);
+    const received = nextEvent<Sent>(b, 'new_message');
+    await sendMessage(app(), alice, bob, 'after a refusal');
     expect((await received).message.content).toBe('after a refusal');
   });
 });
@@ -201,16 +196,7 @@ describe('handshake authentication', () => {
 // =============================================================================================
 
 describe('malformed and hostile socket input', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
-  beforeEach(() => resetAll(t.chat.sequelize));
-  afterEach(() => {
-    disconnectAll();
-    closeExtraClients();
-  });
+  const app = useSocketApp();
 
   interface Fixture {
     alice: number;
@@ -337,16 +323,16 @@ describe('malformed and hostile socket input', () => {
   ];
 
   async function fixture(): Promise<Fixture> {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
-    const sent = await sendMessage(t, alice, bob, 'first');
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'first');
     return { alice, bob, stranger, conversationId: sent.message.conversationId, messageId: sent.message.id };
   }
 
   test.each(events)('every malformed %s payload is refused with VALIDATION_FAILED and the server keeps serving', async (event, valid, specific) => {
     const f = await fixture();
-    const [a, b] = await Promise.all([connectAs(t, f.alice), connectAs(t, f.bob)]);
+    const [a, b] = await Promise.all([connectAs(app(), f.alice), connectAs(app(), f.bob)]);
     const errors = record(a, 'error');
-    const before = await fullHistory(t, f.alice, f.conversationId);
+    const before = await fullHistory(app(), f.alice, f.conversationId);
     const cases: BadPayload[] = [...shapeless(valid(f)), ...specific(f)];
     for (const [label, payload] of cases) {
       const ack = payload === NO_PAYLOAD ? await emitAck<AckJson>(a, event) : await emitAck<AckJson>(a, event, payload);
@@ -356,8 +342,8 @@ describe('malformed and hostile socket input', () => {
     expectValidationAck(await emitAck<AckJson>(a, event, valid(f), 'extra', 3), `${event}: three payload arguments`);
 
     // Nothing was written, no `error` event duplicated the acks, and the same socket still works.
-    expect(await fullHistory(t, f.alice, f.conversationId)).toEqual(before);
-    const received = nextEvent<{ message: MessageJson }>(b, 'new_message');
+    expect(await fullHistory(app(), f.alice, f.conversationId)).toEqual(before);
+    const received = nextEvent<Sent>(b, 'new_message');
     const ok = await emitAck<AckJson>(a, 'send_message', { receiverId: f.bob, content: `still alive after ${event}` });
     expect(ok.ok).toBe(true);
     expect((await received).message.content).toBe(`still alive after ${event}`);
@@ -366,7 +352,7 @@ describe('malformed and hostile socket input', () => {
 
   test('the valid payloads used above are accepted, so the refusals are about the malformation', async () => {
     const f = await fixture();
-    const a = await connectAs(t, f.alice);
+    const a = await connectAs(app(), f.alice);
     for (const [event, valid] of events) {
       const ack = await emitAck<AckJson>(a, event, valid(f));
       expect({ event, ok: ack.ok }).toEqual({ event, ok: true });
@@ -375,8 +361,8 @@ describe('malformed and hostile socket input', () => {
 
   test('a failing event sent without an ack is answered with an error event naming it', async () => {
     const f = await fixture();
-    const a = await connectAs(t, f.alice);
-    const errors = record<{ event: string; error: ErrorBodyJson }>(a, 'error');
+    const a = await connectAs(app(), f.alice);
+    const errors = record<{ event: string; error: ErrorBody }>(a, 'error');
     for (const [event] of events) a.emit(event, 'garbage');
     const deadline = Date.now() + 3000;
     while (errors.length < events.length && Date.now() < deadline) await settle(20);
@@ -391,20 +377,20 @@ describe('malformed and hostile socket input', () => {
 
   test('a stranger joining without an ack gets an error event with NOT_FOUND', async () => {
     const f = await fixture();
-    const s = await connectAs(t, f.stranger);
-    const error = nextEvent<{ event: string; error: ErrorBodyJson }>(s, 'error');
+    const s = await connectAs(app(), f.stranger);
+    const error = nextEvent<{ event: string; error: ErrorBody }>(s, 'error');
     s.emit('join_conversation', { conversationId: f.conversationId });
     expect(await error).toEqual({ event: 'join_conversation', error: { code: 'NOT_FOUND', message: expect.any(String) } });
   });
 
   test('an event without an ack that succeeds produces no error event', async () => {
     const f = await fixture();
-    const [a, b] = await Promise.all([connectAs(t, f.alice), connectAs(t, f.bob)]);
+    const [a, b] = await Promise.all([connectAs(app(), f.alice), connectAs(app(), f.bob)]);
     const errors = record(a, 'error');
     const typing = nextEvent<{ isTyping: boolean }>(b, 'user_typing');
     a.emit('typing', { conversationId: f.conversationId });
     expect((await typing).isTyping).toBe(true);
-    const received = nextEvent<{ message: MessageJson }>(b, 'new_message');
+    const received = nextEvent<Sent>(b, 'new_message');
     a.emit('send_message', { conversationId: f.conversationId, content: 'fire and forget' });
     expect((await received).message.content).toBe('fire and forget');
     a.emit('join_conversation', { conversationId: f.conversationId });
@@ -416,14 +402,14 @@ describe('malformed and hostile socket input', () => {
 
   test('unknown event names are ignored and the socket keeps working', async () => {
     const f = await fixture();
-    const [a, b] = await Promise.all([connectAs(t, f.alice), connectAs(t, f.bob)]);
+    const [a, b] = await Promise.all([connectAs(app(), f.alice), connectAs(app(), f.bob)]);
     const errors = record(a, 'error');
     for (const name of ['no_such_event', 'constructor', 'toString', 'hasOwnProperty', '__proto__', 'error', 'SEND_MESSAGE']) {
       a.emit(name, { conversationId: f.conversationId, content: 'x' });
     }
     a.emit('no_such_event');
     a.emit('no_such_event', null, 1, 'two', [3]);
-    const received = nextEvent<{ message: MessageJson }>(b, 'new_message');
+    const received = nextEvent<Sent>(b, 'new_message');
     const ack = await emitAck<AckJson>(a, 'send_message', { conversationId: f.conversationId, content: 'after unknown events' });
     expect(ack.ok).toBe(true);
     expect((await received).message.content).toBe('after unknown events');
@@ -431,16 +417,16 @@ describe('malformed and hostile socket input', () => {
     await settle();
     expect(errors).toEqual([]);
     // Only the real send was stored.
-    expect((await fullHistory(t, f.alice, f.conversationId)).map((m) => m.content)).toEqual(['first', 'after unknown events']);
+    expect((await fullHistory(app(), f.alice, f.conversationId)).map((m) => m.content)).toEqual(['first', 'after unknown events']);
   });
 
   test('a payload above the socket size limit disconnects only that socket', async () => {
     const f = await fixture();
     const [a, b, bobOther, s] = await Promise.all([
-      connectAs(t, f.alice),
-      connectAs(t, f.bob),
-      connectAs(t, f.bob),
-      connectAs(t, f.stranger),
+      connectAs(app(), f.alice),
+      connectAs(app(), f.bob),
+      connectAs(app(), f.bob),
+      connectAs(app(), f.stranger),
     ]);
     const gone = nextEvent<string>(a, 'disconnect');
     a.emit('send_message', { receiverId: f.bob, content: 'x'.repeat(200_000) });
@@ -448,14 +434,14 @@ describe('malformed and hostile socket input', () => {
     expect(a.connected).toBe(false);
     // Everyone else is still connected and served, over the socket and over REST.
     expect([b.connected, bobOther.connected, s.connected]).toEqual([true, true, true]);
-    const onBoth = [nextEvent<{ message: MessageJson }>(b, 'new_message'), nextEvent<{ message: MessageJson }>(bobOther, 'new_message')];
+    const onBoth = [nextEvent<Sent>(b, 'new_message'), nextEvent<Sent>(bobOther, 'new_message')];
     const ack = await emitAck<AckJson>(b, 'send_message', { receiverId: f.alice, content: 'still here' });
     expect(ack.ok).toBe(true);
     expect((await Promise.all(onBoth)).map((e) => e.message.content)).toEqual(['still here', 'still here']);
     expect((await emitAck<AckJson>(s, 'get_online_status', { userIds: [f.bob] })).ok).toBe(true);
     // The oversized message was never stored; alice can come back.
-    expect((await fullHistory(t, f.bob, f.conversationId)).map((m) => m.content)).toEqual(['first', 'still here']);
-    const again = await connectAs(t, f.alice);
+    expect((await fullHistory(app(), f.bob, f.conversationId)).map((m) => m.content)).toEqual(['first', 'still here']);
+    const again = await connectAs(app(), f.alice);
     expect((await emitAck<AckJson>(again, 'join_conversation', { conversationId: f.conversationId })).ok).toBe(true);
   });
 });
@@ -464,23 +450,14 @@ describe('malformed and hostile socket input', () => {
 
 describe('presence', () => {
   const GRACE_MS = 100;
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ realtime: { presenceGraceMs: GRACE_MS } });
-  });
-  afterAll(() => t.close());
-  beforeEach(() => resetAll(t.chat.sequelize));
-  afterEach(async () => {
-    disconnectAll();
-    closeExtraClients();
-    // Let every grace period run out, so no announcement spills into the next test.
-    await settle(GRACE_MS * 3);
-  });
+  const app = useSocketApp({ realtime: { presenceGraceMs: GRACE_MS } });
+  // Let every grace period run out, so no announcement spills into the next test.
+  afterEach(() => settle(GRACE_MS * 3));
 
   /** Alice and bob share a conversation; the stranger shares none with either. */
   async function cast() {
-    const ids = await createCast(t.chat.sequelize);
-    await sendMessage(t, ids.alice, ids.bob, 'we share a conversation');
+    const ids = await createCast(app().chat.sequelize);
+    await sendMessage(app(), ids.alice, ids.bob, 'we share a conversation');
     return ids;
   }
 
@@ -492,10 +469,10 @@ describe('presence', () => {
 
   test("a user's first socket announces them online to conversation partners and never to strangers", async () => {
     const { alice, bob, stranger } = await cast();
-    const [a, s] = await Promise.all([connectAs(t, alice), connectAs(t, stranger)]);
+    const [a, s] = await Promise.all([connectAs(app(), alice), connectAs(app(), stranger)]);
     const strangerSaw = record<PresenceJson>(s, 'presence');
     const online = nextEvent<PresenceJson>(a, 'presence');
-    await connectAs(t, bob);
+    await connectAs(app(), bob);
     expect(await online).toEqual({ userId: bob, online: true, lastSeenAt: null });
     await settle();
     expect(strangerSaw).toEqual([]);
@@ -503,12 +480,10 @@ describe('presence', () => {
 
   test('a second socket announces nothing and closing one of two sockets keeps the user online', async () => {
     const { alice, bob } = await cast();
-    const a = await connectAs(t, alice);
+    const a = await connectAs(app(), alice);
     const seen = record<PresenceJson>(a, 'presence');
-    const online = nextEvent<PresenceJson>(a, 'presence');
-    const b1 = await connectAs(t, bob);
-    await online;
-    await connectAs(t, bob);
+    const b1 = await comeOnline(app(), bob, a);
+    await connectAs(app(), bob);
     b1.disconnect();
     await settle(GRACE_MS * 4);
     expect(seen).toEqual([{ userId: bob, online: true, lastSeenAt: null }]);
@@ -517,10 +492,10 @@ describe('presence', () => {
 
   test('closing the last socket announces the user offline with lastSeenAt within a second', async () => {
     const { alice, bob, stranger } = await cast();
-    const [a, s] = await Promise.all([connectAs(t, alice), connectAs(t, stranger)]);
+    const [a, s] = await Promise.all([connectAs(app(), alice), connectAs(app(), stranger)]);
     const strangerSaw = record<PresenceJson>(s, 'presence');
     const online = nextEvent<PresenceJson>(a, 'presence');
-    const [b1, b2] = [await connectAs(t, bob), await connectAs(t, bob)];
+    const [b1, b2] = [await connectAs(app(), bob), await connectAs(app(), bob)];
     await online;
     b1.disconnect();
     const offline = nextEvent<PresenceJson>(a, 'presence', 1000);
@@ -537,14 +512,12 @@ describe('presence', () => {
 
   test('reconnecting within the grace period announces nothing', async () => {
     const { alice, bob } = await cast();
-    const a = await connectAs(t, alice);
+    const a = await connectAs(app(), alice);
     const seen = record<PresenceJson>(a, 'presence');
-    const online = nextEvent<PresenceJson>(a, 'presence');
-    const b = await connectAs(t, bob);
-    await online;
+    const b = await comeOnline(app(), bob, a);
     const leftAt = Date.now();
     b.disconnect();
-    await connectAs(t, bob);
+    await connectAs(app(), bob);
     // The test only means something if the new socket arrived before the grace period ran out.
     expect(Date.now() - leftAt).toBeLessThan(GRACE_MS);
     await settle(GRACE_MS * 4);
@@ -554,10 +527,8 @@ describe('presence', () => {
 
   test('get_online_status reports online users, offline users with their lastSeenAt, and unknown ids as offline', async () => {
     const { alice, bob, stranger } = await cast();
-    const a = await connectAs(t, alice);
-    const online = nextEvent<PresenceJson>(a, 'presence');
-    const b = await connectAs(t, bob);
-    await online;
+    const a = await connectAs(app(), alice);
+    const b = await comeOnline(app(), bob, a);
     expect(await statuses(a, [bob, stranger, 424242])).toEqual([
       { userId: bob, online: true, lastSeenAt: null },
       { userId: stranger, online: false, lastSeenAt: null },
@@ -565,29 +536,23 @@ describe('presence', () => {
     ]);
     expect(await statuses(a, [])).toEqual([]);
 
-    const offline = nextEvent<PresenceJson>(a, 'presence', 1000);
-    b.disconnect();
-    const { lastSeenAt } = await offline;
+    const { lastSeenAt } = await goOffline(b, a);
     expect(await statuses(a, [bob, alice])).toEqual([
       { userId: bob, online: false, lastSeenAt },
       { userId: alice, online: true, lastSeenAt: null },
     ]);
     // A stranger may ask too (the contract does not restrict it) and gets the same answer.
-    const s = await connectAs(t, stranger);
+    const s = await connectAs(app(), stranger);
     expect(await statuses(s, [bob])).toEqual([{ userId: bob, online: false, lastSeenAt }]);
   });
 
   test('coming back online announces the lastSeenAt of the previous visit', async () => {
     const { alice, bob } = await cast();
-    const a = await connectAs(t, alice);
-    const online = nextEvent<PresenceJson>(a, 'presence');
-    const b = await connectAs(t, bob);
-    await online;
-    const offline = nextEvent<PresenceJson>(a, 'presence', 1000);
-    b.disconnect();
-    const { lastSeenAt } = await offline;
+    const a = await connectAs(app(), alice);
+    const b = await comeOnline(app(), bob, a);
+    const { lastSeenAt } = await goOffline(b, a);
     const back = nextEvent<PresenceJson>(a, 'presence');
-    await connectAs(t, bob);
+    await connectAs(app(), bob);
     expect(await back).toEqual({ userId: bob, online: true, lastSeenAt });
   });
 });
@@ -611,7 +576,7 @@ describe('lastSeenAt across a restart', () => {
   let first: TestApp;
   beforeEach(async () => {
     first = await start();
-    await resetAll(first.chat.sequelize);
+    await resetData(first.chat.sequelize);
   });
   afterEach(async () => {
     disconnectAll();
@@ -629,12 +594,8 @@ describe('lastSeenAt across a restart', () => {
     const { alice, bob } = await createCast(first.chat.sequelize);
     await sendMessage(first, alice, bob, 'hello');
     const a = await connectAs(first, alice);
-    const online = nextEvent<PresenceJson>(a, 'presence');
-    const b = await connectAs(first, bob);
-    await online;
-    const offline = nextEvent<PresenceJson>(a, 'presence', 1000);
-    b.disconnect();
-    const { lastSeenAt } = await offline;
+    const b = await comeOnline(first, bob, a);
+    const { lastSeenAt } = await goOffline(b, a);
     expect(lastSeenAt).toMatch(ISO);
     expect(await storedLastSeen(first.chat.sequelize, bob)).toBe(lastSeenAt);
 
@@ -673,19 +634,10 @@ describe('lastSeenAt across a restart', () => {
 // =============================================================================================
 
 describe('reconnecting after a dropped connection', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
-  beforeEach(() => resetAll(t.chat.sequelize));
-  afterEach(() => {
-    disconnectAll();
-    closeExtraClients();
-  });
+  const app = useSocketApp();
 
   /** Waits until `seen` holds a message with this id. */
-  async function until(seen: { message: MessageJson }[], id: number): Promise<void> {
+  async function until(seen: Sent[], id: number): Promise<void> {
     const deadline = Date.now() + 3000;
     while (!seen.some((e) => e.message.id === id)) {
       if (Date.now() > deadline) throw new Error(`message ${id} never arrived`);
@@ -696,42 +648,42 @@ describe('reconnecting after a dropped connection', () => {
   /** Alice sends two messages over REST and two over her socket; returns their ids in order. */
   async function sendWhileAway(a: ClientSocket, alice: number, bob: number, conversationId: number): Promise<number[]> {
     const ids: number[] = [];
-    ids.push((await sendMessage(t, alice, bob, 'away 1 (REST)')).message.id);
+    ids.push((await sendMessage(app(), alice, bob, 'away 1 (REST)')).message.id);
     const viaSocket = async (content: string) => {
       const ack = await emitAck<{ ok: boolean; message: MessageJson }>(a, 'send_message', { conversationId, content });
       expect(ack.ok).toBe(true);
       return ack.message.id;
     };
     ids.push(await viaSocket('away 2 (socket)'));
-    ids.push((await sendMessage(t, alice, bob, 'away 3 (REST)')).message.id);
+    ids.push((await sendMessage(app(), alice, bob, 'away 3 (REST)')).message.id);
     ids.push(await viaSocket('away 4 (socket)'));
     return ids;
   }
 
   async function catchUp(userId: number, conversationId: number, after: number): Promise<MessageJson[]> {
-    const res = await t.api().get(`/api/chat/conversations/${conversationId}/messages?after=${after}&limit=100`).set(bearer(userId));
+    const res = await app().api().get(`/api/chat/conversations/${conversationId}/messages?after=${after}&limit=100`).set(bearer(userId));
     expect(res.status).toBe(200);
     expect(res.body.hasMore).toBe(false);
     return res.body.messages;
   }
 
   test('a recovered connection plus history after=N gives the full history with no gap and no duplicate', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const firstSent = await sendMessage(t, alice, bob, 'before 1');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const firstSent = await sendMessage(app(), alice, bob, 'before 1');
     const conversationId = firstSent.message.conversationId;
-    const a = await connectAs(t, alice);
-    const b = await reconnectingClient(t, bob);
-    const seen = record<{ message: MessageJson }>(b, 'new_message');
+    const a = await connectAs(app(), alice);
+    const b = await reconnectingClient(app(), bob);
+    const seen = record<Sent>(b, 'new_message');
 
     // Bob holds the history so far plus what reached him live.
-    const held = new Map<number, MessageJson>((await fullHistory(t, bob, conversationId)).map((m) => [m.id, m]));
-    const live = await sendMessage(t, alice, bob, 'before 2');
+    const held = new Map<number, MessageJson>((await fullHistory(app(), bob, conversationId)).map((m) => [m.id, m]));
+    const live = await sendMessage(app(), alice, bob, 'before 2');
     await until(seen, live.message.id);
     for (const { message } of seen) held.set(message.id, message);
     const N = Math.max(...held.keys());
 
     await dropTransport(b);
-    await serverSawLeave(t, bob);
+    await serverSawLeave(app(), bob);
     const droppedAt = seen.length;
     const reconnected = nextEvent(b, 'connect', 5000);
     const awayIds = await sendWhileAway(a, alice, bob, conversationId);
@@ -748,91 +700,91 @@ describe('reconnecting after a dropped connection', () => {
     const merged = new Map(held);
     for (const m of [...caughtUp, ...replayed]) merged.set(m.id, m);
     const mergedIds = [...merged.keys()].sort((x, y) => x - y);
-    const server = await fullHistory(t, alice, conversationId);
+    const server = await fullHistory(app(), alice, conversationId);
     expect(mergedIds).toEqual(server.map((m) => m.id));
     expect(new Set(server.map((m) => m.id)).size).toBe(server.length);
     expect(server.map((m) => m.content)).toEqual(['before 1', 'before 2', 'away 1 (REST)', 'away 2 (socket)', 'away 3 (REST)', 'away 4 (socket)']);
 
     // The recovered socket is a full member again: it still gets live messages, once each.
-    const next = await sendMessage(t, alice, bob, 'after');
+    const next = await sendMessage(app(), alice, bob, 'after');
     await until(seen, next.message.id);
     await settle();
     const ids = seen.map((e) => e.message.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(await userSocketCount(t, bob)).toBe(1);
+    expect(await userSocketCount(app(), bob)).toBe(1);
   });
 
   test('a connection that cannot be recovered still catches up losslessly from history', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const firstSent = await sendMessage(t, alice, bob, 'before');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const firstSent = await sendMessage(app(), alice, bob, 'before');
     const conversationId = firstSent.message.conversationId;
-    const a = await connectAs(t, alice);
+    const a = await connectAs(app(), alice);
     // Bob has received no event yet, so his client holds no offset to recover from.
-    const b = await reconnectingClient(t, bob);
-    const seen = record<{ message: MessageJson }>(b, 'new_message');
+    const b = await reconnectingClient(app(), bob);
+    const seen = record<Sent>(b, 'new_message');
     const N = firstSent.message.id;
 
     await dropTransport(b);
-    await serverSawLeave(t, bob);
+    await serverSawLeave(app(), bob);
     const reconnected = nextEvent(b, 'connect', 5000);
     const awayIds = await sendWhileAway(a, alice, bob, conversationId);
     await reconnected;
     expect(b.recovered).toBe(false);
     await settle();
 
-    const merged = new Map<number, MessageJson>([[firstSent.message.id, firstSent.message as unknown as MessageJson]]);
+    const merged = new Map<number, MessageJson>([[firstSent.message.id, firstSent.message]]);
     for (const m of [...(await catchUp(bob, conversationId, N)), ...seen.map((e) => e.message)]) merged.set(m.id, m);
     expect([...merged.keys()].sort((x, y) => x - y)).toEqual([N, ...awayIds]);
-    expect([...merged.keys()].sort((x, y) => x - y)).toEqual((await fullHistory(t, alice, conversationId)).map((m) => m.id));
+    expect([...merged.keys()].sort((x, y) => x - y)).toEqual((await fullHistory(app(), alice, conversationId)).map((m) => m.id));
     // A fresh connection is in bob's room again.
-    const received = nextEvent<{ message: MessageJson }>(b, 'new_message');
-    await sendMessage(t, alice, bob, 'after');
+    const received = nextEvent<Sent>(b, 'new_message');
+    await sendMessage(app(), alice, bob, 'after');
     expect((await received).message.content).toBe('after');
   });
 
   test('a recovering connection whose token became invalid is refused with UNAUTHORIZED and receives nothing', async () => {
-    const { alice, bob } = await createCast(t.chat.sequelize);
-    const b = await reconnectingClient(t, bob);
-    const seen = record<{ message: MessageJson }>(b, 'new_message');
-    const live = await sendMessage(t, alice, bob, 'before');
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const b = await reconnectingClient(app(), bob);
+    const seen = record<Sent>(b, 'new_message');
+    const live = await sendMessage(app(), alice, bob, 'before');
     await until(seen, live.message.id);
     const packets: unknown[] = [];
     b.io.on('packet', (packet) => packets.push(packet));
 
     await dropTransport(b);
-    await serverSawLeave(t, bob);
-    await sendMessage(t, alice, bob, 'secret while away');
+    await serverSawLeave(app(), bob);
+    await sendMessage(app(), alice, bob, 'secret while away');
     b.auth = { token: 'bad' };
     const refused = await nextEvent<ConnectError>(b, 'connect_error', 5000);
     expect(refused.data).toEqual({ code: 'UNAUTHORIZED' });
     expect(refused.message.length).toBeGreaterThan(0);
     await settle();
     expect(b.connected).toBe(false);
-    expect(await userSocketCount(t, bob)).toBe(0);
+    expect(await userSocketCount(app(), bob)).toBe(0);
     // Not even buffered on the wire before the refusal.
     expect(JSON.stringify(packets)).not.toContain('secret while away');
     expect(seen.map((e) => e.message.content)).toEqual(['before']);
   });
 
   test("a recovering connection whose token now names another user starts fresh as that user, without the first user's rooms or events", async () => {
-    const { alice, bob, stranger } = await createCast(t.chat.sequelize);
-    const b = await reconnectingClient(t, bob);
-    const seen = record<{ message: MessageJson }>(b, 'new_message');
+    const { alice, bob, stranger } = await createCast(app().chat.sequelize);
+    const b = await reconnectingClient(app(), bob);
+    const seen = record<Sent>(b, 'new_message');
     const packets: unknown[] = [];
     b.io.on('packet', (packet) => packets.push(packet));
-    const live = await sendMessage(t, alice, bob, 'before');
+    const live = await sendMessage(app(), alice, bob, 'before');
     await until(seen, live.message.id);
 
     await dropTransport(b);
-    await serverSawLeave(t, bob);
-    await sendMessage(t, alice, bob, 'secret while away');
+    await serverSawLeave(app(), bob);
+    await sendMessage(app(), alice, bob, 'secret while away');
     b.auth = { token: tokenFor(stranger) };
     await nextEvent(b, 'connect', 5000);
-    expect(await userSocketCount(t, bob)).toBe(0);
-    expect(await userSocketCount(t, stranger)).toBe(1);
-    const mine = nextEvent<{ message: MessageJson }>(b, 'new_message');
-    await sendMessage(t, alice, bob, 'secret after');
-    await sendMessage(t, alice, stranger, 'for the stranger');
+    expect(await userSocketCount(app(), bob)).toBe(0);
+    expect(await userSocketCount(app(), stranger)).toBe(1);
+    const mine = nextEvent<Sent>(b, 'new_message');
+    await sendMessage(app(), alice, bob, 'secret after');
+    await sendMessage(app(), alice, stranger, 'for the stranger');
     expect((await mine).message.content).toBe('for the stranger');
     await settle();
     expect(JSON.stringify(packets)).not.toMatch(/secret/);
