@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       port: config.embeddedPostgresPort,
       database: 'duet',
       persistent: true,
+      callerHandlesSignals: true,
     });
     databaseUrl = embedded.url;
     logger.info('embedded PostgreSQL started', { dataDir: config.dataDir, port: config.embeddedPostgresPort });
@@ -77,12 +78,18 @@ async function main(): Promise<void> {
     // Stop accepting, let in-flight requests finish, then release the pool and the database.
     const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    await realtime.close();
-    await httpClosed;
-    await chat.close();
+    let exitCode = 0;
+    try {
+      await realtime.close();
+      await httpClosed;
+      await chat.close();
+    } catch (err) {
+      exitCode = 1;
+      logger.error('shutdown step failed', { err: err instanceof Error ? err.message : String(err) });
+    }
     if (embedded) await embedded.stop();
     logger.info('stopped');
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

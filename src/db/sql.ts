@@ -2,7 +2,16 @@ import type { Sequelize } from 'sequelize';
 
 /** The part of a pg client Duet uses. */
 interface PgClient {
-  query(text: string, values?: unknown[]): Promise<{ rows: object[] }>;
+  query(query: string | { name?: string; text: string; values?: unknown[] }, values?: unknown[]): Promise<{ rows: object[] }>;
+}
+
+/**
+ * A statement on a hot path: with a name, each connection parses and plans it once (a prepared
+ * statement) instead of on every call.
+ */
+export interface Statement {
+  name?: string;
+  text: string;
 }
 
 interface ConnectionManager {
@@ -28,18 +37,27 @@ export class Sql {
     this.connections = sequelize.connectionManager as unknown as ConnectionManager;
   }
 
-  async rows<T extends object = Record<string, unknown>>(text: string, bind: unknown[] = [], transaction?: Transaction): Promise<T[]> {
-    if (transaction) return (await transaction.client.query(text, bind)).rows as T[];
+  async rows<T extends object = Record<string, unknown>>(
+    statement: string | Statement,
+    bind: unknown[] = [],
+    transaction?: Transaction,
+  ): Promise<T[]> {
+    const query = typeof statement === 'string' ? { text: statement, values: bind } : { ...statement, values: bind };
+    if (transaction) return (await transaction.client.query(query)).rows as T[];
     const client = await this.connections.getConnection({ type: 'write' });
     try {
-      return (await client.query(text, bind)).rows as T[];
+      return (await client.query(query)).rows as T[];
     } finally {
       this.connections.releaseConnection(client);
     }
   }
 
-  async row<T extends object = Record<string, unknown>>(text: string, bind: unknown[] = [], transaction?: Transaction): Promise<T | undefined> {
-    return (await this.rows<T>(text, bind, transaction))[0];
+  async row<T extends object = Record<string, unknown>>(
+    statement: string | Statement,
+    bind: unknown[] = [],
+    transaction?: Transaction,
+  ): Promise<T | undefined> {
+    return (await this.rows<T>(statement, bind, transaction))[0];
   }
 
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */

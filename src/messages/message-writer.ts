@@ -32,7 +32,7 @@ export interface MessageWriterOptions {
   maxInFlight: number;
 }
 
-export const DEFAULT_WRITER_OPTIONS: MessageWriterOptions = Object.freeze({ maxBatch: 200, maxInFlight: 2 });
+export const DEFAULT_WRITER_OPTIONS: MessageWriterOptions = Object.freeze({ maxBatch: 200, maxInFlight: 4 });
 
 /**
  * Writes messages in small transactions that group whatever arrived while the previous one was

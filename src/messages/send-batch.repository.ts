@@ -25,13 +25,13 @@ export class SendBatchRepository {
     transaction: Transaction,
   ): Promise<{ participants: Map<number, [number, number]>; ids: number[] }> {
     const row = await this.sql.row<{ locked: [number, number, number][]; ids: string[] }>(
-      `WITH locked AS (
+      { name: 'duet_send_lock_and_draw', text: `WITH locked AS (
          SELECT id, participant_1_id, participant_2_id FROM conversations
           WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE
        )
        SELECT (SELECT coalesce(json_agg(json_build_array(id, participant_1_id, participant_2_id)), '[]') FROM locked) AS locked,
               (SELECT coalesce(array_agg(nextval('messages_id_seq')), '{}') FROM generate_series(1, $2)
-                WHERE (SELECT count(*) FROM locked) >= 0) AS ids`,
+                WHERE (SELECT count(*) FROM locked) >= 0) AS ids` },
       [conversationIds, count],
       transaction,
     );
@@ -53,8 +53,9 @@ export class SendBatchRepository {
   ): Promise<{ messages: MessageRecord[]; conversations: ConversationRecord[] }> {
     const column = <T>(pick: (m: NewMessage & { id: number }) => T) => messages.map(pick);
     const row = await this.sql
-      .row<{ messages: Record<string, unknown>[]; conversations: Record<string, unknown>[] }>(
-        `WITH inserted AS (
+      .row<{ messages: Record<string, unknown>[]; conversations: Record<string, unknown>[] }>({
+        name: 'duet_send_insert_and_record',
+        text: `WITH inserted AS (
            INSERT INTO messages (id, conversation_id, sender_id, receiver_id, content, client_message_id,
                                  attachment_id, attachment, created_at, updated_at)
            SELECT id, conversation_id, sender_id, receiver_id, content, client_message_id, attachment_id, attachment,
@@ -80,7 +81,7 @@ export class SendBatchRepository {
          )
          SELECT (SELECT coalesce(json_agg(inserted), '[]') FROM inserted) AS messages,
                 (SELECT coalesce(json_agg(recorded), '[]') FROM recorded) AS conversations`,
-        [
+      }, [
           column((m) => m.id),
           column((m) => m.conversationId),
           column((m) => m.senderId),
