@@ -1,0 +1,183 @@
+import type { SeedShape } from './seed-bulk';
+
+/** Command-line flags and the three profiles: --quick (about a minute), default, --full (adds 10M). */
+
+/** A mistake in the flags or the environment: printed as a message, without a stack. */
+export class UsageError extends Error {}
+
+export const PARTS = ['closed', 'knee', 'reads', 'idle'] as const;
+export type Part = (typeof PARTS)[number];
+
+export interface BenchOptions {
+  profile: 'quick' | 'default' | 'full';
+  parts: Set<Part>;
+  pairs: number;
+  inFlight: number;
+  closedSeconds: number;
+  warmupSeconds: number;
+  drainSeconds: number;
+  rates: number[];
+  stepSeconds: number;
+  stepWarmupSeconds: number;
+  p99BoundMs: number;
+  referenceRate: number;
+  generatorProcesses: number;
+  readLevels: number[];
+  readSamples: number;
+  readWarmup: number;
+  readUsers: number;
+  seed: SeedShape;
+  idleSockets: number;
+  idlePerProcess: number;
+  idleConcurrency: number;
+  idleSettleMs: number;
+  idleWarmupSockets: number;
+  /** Keep the temporary directory (server logs, embedded data) after the run. */
+  keep: boolean;
+  /** Start Duet under --cpu-prof; the profiles land in the (kept) work directory. */
+  profileDuet: boolean;
+  databaseUrl?: string;
+}
+
+const USAGE = `npm run bench -- [flags]
+
+Profiles:  (default) throughput + knee + reads at 10k and 1M messages + 10k idle sockets, ~10 min
+  --quick              every part tiny, about a minute
+  --full               the default plus reads at 10M messages (adds a long seeding step)
+Parts:
+  --only a,b           run only these parts: ${PARTS.join(', ')}
+  --skip a,b           skip these parts
+Throughput:
+  --pairs N            sender/receiver pairs (default 50)
+  --in-flight K        messages in flight per sender in the closed loop (default 1)
+  --duration S         closed-loop measurement seconds (default 10)
+  --rates a,b,c        open-loop steps, msgs/s (default 500,1000,2000,4000,6000,8000)
+  --step-seconds S     seconds per open-loop step (default 4)
+  --procs N            load-generator processes (default 2)
+Reads:
+  --levels a,b         message counts to measure reads at (default 10000,1000000; --full adds 10000000)
+  --read-samples N     requests per endpoint per level (default 300)
+Idle:
+  --idle N             idle sockets per server (default 10000)
+Other:
+  --keep               keep the temporary directory (server logs, embedded database)
+  --profile-duet       run Duet under node --cpu-prof (implies --keep); open the .cpuprofile in
+                       Chrome DevTools or speedscope
+Environment:
+  BENCH_DATABASE_URL   run Duet against this PostgreSQL instead of an embedded one (never a test database)
+`;
+
+const list = (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+const numbers = (raw: string, flag: string) =>
+  list(raw).map((s) => {
+    const n = Number(s.replace(/_/g, '').replace(/k$/i, '000').replace(/m$/i, '000000'));
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag}: "${s}" is not a positive number`);
+    return n;
+  });
+
+function defaults(profile: BenchOptions['profile']): BenchOptions {
+  const base: BenchOptions = {
+    profile,
+    parts: new Set(PARTS),
+    pairs: 50,
+    inFlight: 1,
+    closedSeconds: 10,
+    warmupSeconds: 2,
+    drainSeconds: 10,
+    rates: [500, 1000, 2000, 4000, 6000, 8000],
+    stepSeconds: 4,
+    stepWarmupSeconds: 1,
+    p99BoundMs: 50,
+    referenceRate: 1000,
+    generatorProcesses: 2,
+    readLevels: profile === 'full' ? [10_000, 1_000_000, 10_000_000] : [10_000, 1_000_000],
+    readSamples: 300,
+    readWarmup: 30,
+    readUsers: 500,
+    seed: {
+      users: 10_000,
+      conversationsPerUser: 10,
+      probes: 5,
+      probeMessages: 1_200,
+      probeShareLater: 0.01,
+      unreadShare: 0.05,
+      chunk: 200_000,
+    },
+    idleSockets: 10_000,
+    idlePerProcess: 5_000,
+    idleConcurrency: 50,
+    idleSettleMs: 3_000,
+    idleWarmupSockets: 200,
+    keep: false,
+    profileDuet: false,
+    databaseUrl: process.env.BENCH_DATABASE_URL || undefined,
+  };
+  if (profile !== 'quick') return base;
+  return {
+    ...base,
+    pairs: 10,
+    closedSeconds: 3,
+    warmupSeconds: 1,
+    drainSeconds: 5,
+    rates: [250, 500, 1000],
+    stepSeconds: 2,
+    stepWarmupSeconds: 0.5,
+    readLevels: [10_000, 50_000],
+    readSamples: 50,
+    readWarmup: 10,
+    readUsers: 100,
+    seed: { ...base.seed, users: 1_000, probes: 3, chunk: 50_000 },
+    idleSockets: 500,
+    idleSettleMs: 1_500,
+    idleWarmupSockets: 50,
+  };
+}
+
+const VALUE_FLAGS = ['--only', '--skip', '--pairs', '--in-flight', '--duration', '--rates', '--step-seconds', '--procs', '--levels', '--read-samples', '--idle'];
+
+export function parseArgs(argv: readonly string[]): BenchOptions {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const profile = argv.includes('--quick') ? 'quick' : argv.includes('--full') ? 'full' : 'default';
+  const options = defaults(profile);
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    if (flag === '--quick' || flag === '--full') continue;
+    if (flag === '--keep') {
+      options.keep = true;
+      continue;
+    }
+    if (flag === '--profile-duet') {
+      options.profileDuet = options.keep = true;
+      continue;
+    }
+    if (!VALUE_FLAGS.includes(flag)) throw new UsageError(`unknown flag ${flag}\n\n${USAGE}`);
+    const value = argv[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value\n\n${USAGE}`);
+    const one = () => numbers(value, flag)[0]!;
+    switch (flag) {
+      case '--only':
+      case '--skip': {
+        const named = list(value);
+        for (const part of named) if (!(PARTS as readonly string[]).includes(part)) throw new UsageError(`${flag}: unknown part "${part}"`);
+        if (flag === '--only') options.parts = new Set(named as Part[]);
+        else for (const part of named) options.parts.delete(part as Part);
+        break;
+      }
+      case '--pairs': options.pairs = Math.round(one()); break;
+      case '--in-flight': options.inFlight = Math.round(one()); break;
+      case '--duration': options.closedSeconds = one(); break;
+      case '--rates': options.rates = numbers(value, flag).sort((a, b) => a - b); break;
+      case '--step-seconds': options.stepSeconds = one(); break;
+      case '--procs': options.generatorProcesses = Math.round(one()); break;
+      case '--levels': options.readLevels = numbers(value, flag).map(Math.round).sort((a, b) => a - b); break;
+      case '--read-samples': options.readSamples = Math.round(one()); break;
+      case '--idle': options.idleSockets = Math.round(one()); break;
+      default:
+        throw new UsageError(`unknown flag ${flag}\n\n${USAGE}`);
+    }
+  }
+  return options;
+}

@@ -1,0 +1,240 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SeedShape } from './seed-bulk';
+import type { IdleFigures } from './idle';
+import type { MachineInfo } from './machine';
+import type { EndpointFigures, ReadEndpoint } from './reads';
+import { READ_ENDPOINTS } from './reads';
+import { ratio } from './stats';
+import type { KneeResult, MeasuredRun } from './throughput';
+
+/** The results file, the printed tables and the check against the issue's targets. */
+
+export interface ReadLevel {
+  messages: number;
+  /** Rows in the messages table at that point (the throughput runs' rows are removed first). */
+  messageRows: number;
+  seedSeconds: number;
+  endpoints: Record<ReadEndpoint, EndpointFigures>;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt?: string;
+  durationSeconds?: number;
+  profile: string;
+  options: Record<string, unknown>;
+  machine: MachineInfo;
+  database: 'embedded' | 'BENCH_DATABASE_URL';
+  closedLoop?: { pairs: number; inFlight: number; relay: MeasuredRun; duet: MeasuredRun };
+  knee?: {
+    p99BoundMs: number;
+    pairs: number;
+    relay: KneeResult;
+    duet: KneeResult;
+  };
+  reads?: { shape: SeedShape; levels: ReadLevel[] };
+  idle?: { users: string; relay: IdleFigures; duet: IdleFigures };
+  targets?: TargetCheck[];
+  notes: string[];
+}
+
+export interface TargetCheck {
+  target: string;
+  want: string;
+  must: string | null;
+  actual: string;
+  /** met: the target; must-met: only the must-have; missed; not-measured. */
+  status: 'met' | 'must-met' | 'missed' | 'not-measured';
+}
+
+const fmt = (v: number | null | undefined, digits = 1): string =>
+  v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : v.toFixed(digits);
+const kib = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? null : bytes / 1024);
+
+function stepAt(knee: KneeResult, rate: number) {
+  return knee.steps.find((s) => s.rate === rate);
+}
+
+export function evaluateTargets(r: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const add = (target: string, want: string, must: string | null, actual: string, ok: boolean | null, mustOk: boolean | null = ok) =>
+    checks.push({ target, want, must, actual, status: ok === null ? 'not-measured' : ok ? 'met' : mustOk ? 'must-met' : 'missed' });
+
+  if (r.closedLoop) {
+    const share = ratio(r.closedLoop.duet.ackedPerSec, r.closedLoop.relay.ackedPerSec);
+    add(
+      `closed loop ${r.closedLoop.pairs} pairs × ${r.closedLoop.inFlight} in flight: Duet acked msgs/s vs relay`,
+      '≥ 20 %', '≥ 10 %',
+      share === null ? '—' : `${fmt(share * 100)} % (${fmt(r.closedLoop.duet.ackedPerSec)} vs ${fmt(r.closedLoop.relay.ackedPerSec)})`,
+      share === null ? null : share >= 0.2, share === null ? null : share >= 0.1,
+    );
+  } else add('closed loop Duet vs relay', '≥ 20 %', '≥ 10 %', '—', null);
+
+  if (r.knee) {
+    const knee = r.knee.duet.knee;
+    const top = Math.max(...r.knee.duet.steps.map((s) => s.rate), 0);
+    add(
+      `knee: highest rate with e2e p99 ≤ ${r.knee.p99BoundMs} ms and 0 lost/dup/errors`,
+      '≥ 4000 msgs/s', '≥ 2000 msgs/s',
+      `${knee ?? 'none'} msgs/s${knee !== null && knee === top ? ' (highest step run)' : ''}` +
+        `${r.knee.duet.failedBelowKnee.length ? ` (but ${r.knee.duet.failedBelowKnee.join(', ')} failed)` : ''} (relay: ${r.knee.relay.knee ?? 'none'})`,
+      knee === null ? false : knee >= 4000, knee === null ? false : knee >= 2000,
+    );
+    const s = stepAt(r.knee.duet, 1000);
+    add(
+      'open loop 1000 msgs/s: e2e p50 / p99',
+      '≤ 5 ms / ≤ 20 ms', null,
+      s ? `${fmt(s.e2eLatencyMs.p50, 2)} / ${fmt(s.e2eLatencyMs.p99, 2)} ms` : '—',
+      s ? (s.e2eLatencyMs.p50 ?? Infinity) <= 5 && (s.e2eLatencyMs.p99 ?? Infinity) <= 20 : null,
+    );
+    const upTo = r.knee.duet.steps.filter((st) => st.rate <= Math.max(4000, knee ?? 0));
+    const bad = upTo.reduce((n, st) => n + st.lost + st.duplicates + st.errorCount + (st.stored?.duplicates ?? 0) + (st.stored?.missing ?? 0), 0);
+    add(
+      '0 lost / duplicate / errors at every step up to the knee (and up to 4000 msgs/s)',
+      '0', null,
+      upTo.length ? `${bad} over steps ${upTo.map((st) => st.rate).join(', ')}` : '—',
+      upTo.length ? bad === 0 : null,
+    );
+  } else {
+    add('knee', '≥ 4000 msgs/s', '≥ 2000 msgs/s', '—', null);
+    add('open loop 1000 msgs/s: e2e p50 / p99', '≤ 5 ms / ≤ 20 ms', null, '—', null);
+  }
+
+  if (r.reads && r.reads.levels.length) {
+    const first = r.reads.levels[0]!;
+    const last = r.reads.levels[r.reads.levels.length - 1]!;
+    const worst = Math.max(...READ_ENDPOINTS.map((e) => last.endpoints[e].p99 ?? Infinity));
+    const growth = Math.max(...READ_ENDPOINTS.map((e) => (last.endpoints[e].p99 ?? Infinity) / (first.endpoints[e].p99 ?? Infinity)));
+    const at10M = last.messages >= 10_000_000;
+    add(
+      `reads p99 at ${at10M ? '10M' : `${last.messages.toLocaleString('en')} (not 10M: run --full)`} messages, worst endpoint`,
+      '≤ 5 ms', null, `${fmt(worst, 2)} ms`, at10M ? worst <= 5 : null,
+    );
+    add(
+      `reads p99 at ${last.messages.toLocaleString('en')} vs ${first.messages.toLocaleString('en')} messages, worst endpoint`,
+      '≤ 1.5×', null, `${fmt(growth, 2)}×`, at10M ? growth <= 1.5 : null,
+    );
+  } else add('reads p99 at 10M', '≤ 5 ms', null, '—', null);
+
+  if (r.idle) {
+    const perSocket = kib(r.idle.duet.rssPerSocketBytes);
+    add(
+      `RSS per idle socket at ${r.idle.duet.connected.toLocaleString('en')} sockets`,
+      '≤ 20 KiB', null,
+      `${fmt(perSocket)} KiB (relay ${fmt(kib(r.idle.relay.rssPerSocketBytes))} KiB)`,
+      perSocket === null ? null : r.idle.duet.connected >= 10_000 ? perSocket <= 20 : null,
+    );
+    const share = ratio(r.idle.duet.connectRate, r.idle.relay.connectRate);
+    add(
+      'connect rate vs relay', '≥ 60 %', null,
+      share === null ? '—' : `${fmt(share * 100)} % (${r.idle.duet.connectRate} vs ${r.idle.relay.connectRate} sockets/s)`,
+      share === null ? null : share >= 0.6,
+    );
+  } else add('RSS per idle socket', '≤ 20 KiB', null, '—', null);
+  return checks;
+}
+
+function table(title: string, headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [`\n${title}`, line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
+}
+
+function runRows(relay: MeasuredRun, duet: MeasuredRun): string[][] {
+  const row = (label: string, a: number | null | undefined, b: number | null | undefined, digits = 1) => [label, fmt(a, digits), fmt(b, digits), fmt(ratio(b, a), 2)];
+  const cpu = (run: MeasuredRun, label: string) => run.cpu[label];
+  return [
+    row('acked msgs/s', relay.ackedPerSec, duet.ackedPerSec),
+    row('delivered msgs/s', relay.deliveredPerSec, duet.deliveredPerSec),
+    ...(['p50', 'p95', 'p99', 'max'] as const).map((p) => row(`ack latency ${p} ms`, relay.ackLatencyMs[p], duet.ackLatencyMs[p], 2)),
+    ...(['p50', 'p95', 'p99', 'max'] as const).map((p) => row(`e2e latency ${p} ms`, relay.e2eLatencyMs[p], duet.e2eLatencyMs[p], 2)),
+    ['errors', fmt(relay.errorCount), fmt(duet.errorCount), ''],
+    ['lost', fmt(relay.lost), fmt(duet.lost), ''],
+    ['duplicates (delivered / stored)', `${relay.duplicates} / —`, `${duet.duplicates} / ${fmt(duet.stored?.duplicates)}`, ''],
+    row('server CPU cores', cpu(relay, 'relay')?.cores, cpu(duet, 'duet')?.cores, 2),
+    row('server CPU µs/msg', cpu(relay, 'relay')?.usPerMessage, cpu(duet, 'duet')?.usPerMessage),
+    ['postgres CPU cores', '—', fmt(cpu(duet, 'postgres')?.cores, 2), ''],
+    ['postgres CPU µs/msg', '—', fmt(cpu(duet, 'postgres')?.usPerMessage), ''],
+    row('generator CPU cores', cpu(relay, 'generator')?.cores, cpu(duet, 'generator')?.cores, 2),
+  ];
+}
+
+export function renderTables(r: BenchResults): string {
+  let out = '';
+  if (r.closedLoop) {
+    out += table(`Closed loop: ${r.closedLoop.pairs} pairs × ${r.closedLoop.inFlight} in flight`, ['', 'relay', 'duet', 'duet/relay'], runRows(r.closedLoop.relay, r.closedLoop.duet));
+  }
+  if (r.knee) {
+    const rates = [...new Set([...r.knee.relay.steps, ...r.knee.duet.steps].map((s) => s.rate))].sort((a, b) => a - b);
+    const cell = (k: KneeResult, rate: number) => {
+      const s = stepAt(k, rate);
+      return s ? `${fmt(s.e2eLatencyMs.p50, 2)} / ${fmt(s.e2eLatencyMs.p99, 2)} ${s.pass ? 'ok' : 'FAIL'}` : 'not run';
+    };
+    const rows = rates.map((rate) => {
+      const d = stepAt(r.knee!.duet, rate);
+      return [
+        `${rate}`,
+        cell(r.knee!.relay, rate),
+        cell(r.knee!.duet, rate),
+        d ? fmt(d.ackedPerSec) : '—',
+        d ? fmt(d.cpu.duet?.cores, 2) : '—',
+        d ? fmt(d.cpu.postgres?.cores, 2) : '—',
+        d && !d.pass ? d.failures.join('; ') : '',
+      ];
+    });
+    rows.push(['knee', `${r.knee.relay.knee ?? 'none'}`, `${r.knee.duet.knee ?? 'none'}`, '', '', '', fmt(ratio(r.knee.duet.knee, r.knee.relay.knee), 2) + ' of relay']);
+    out += table(
+      `Open loop (${r.knee.pairs} pairs): e2e p50 / p99 ms per step; knee = highest rate with p99 ≤ ${r.knee.p99BoundMs} ms, 0 lost/dup/errors`,
+      ['msgs/s', 'relay', 'duet', 'duet acked/s', 'duet CPU', 'pg CPU', 'duet failures'],
+      rows,
+    );
+    for (const [name, k] of [['relay', r.knee.relay], ['duet', r.knee.duet]] as const) {
+      if (k.stoppedEarly) out += `  (${name}: ${k.stoppedEarly})\n`;
+      if (k.failedBelowKnee.length) out += `  (${name}: steps below its knee failed: ${k.failedBelowKnee.join(', ')} msgs/s)\n`;
+    }
+  }
+  if (r.reads && r.reads.levels.length) {
+    const levels = r.reads.levels;
+    const first = levels[0]!;
+    const last = levels[levels.length - 1]!;
+    const rows = READ_ENDPOINTS.map((e) => [
+      e,
+      ...levels.map((l) => `${fmt(l.endpoints[e].p50, 2)} / ${fmt(l.endpoints[e].p99, 2)}${l.endpoints[e].errors ? ` (${l.endpoints[e].errors} err)` : ''}`),
+      levels.length > 1 ? fmt(ratio(last.endpoints[e].p99, first.endpoints[e].p99), 2) : '',
+    ]);
+    out += table(
+      `Reads over HTTP, one at a time: p50 / p99 ms (${r.reads.shape.users.toLocaleString('en')} users, ${(r.reads.shape.users * r.reads.shape.conversationsPerUser).toLocaleString('en')} conversations)`,
+      ['endpoint', ...levels.map((l) => `${l.messages.toLocaleString('en')} msgs`), levels.length > 1 ? 'p99 last/first' : ''],
+      rows,
+    );
+  }
+  if (r.idle) {
+    const { relay, duet } = r.idle;
+    const row = (label: string, a: number | null, b: number | null, digits = 1) => [label, fmt(a, digits), fmt(b, digits), fmt(ratio(b, a), 2)];
+    out += table(`Idle sockets (${r.idle.users})`, ['', 'relay', 'duet', 'duet/relay'], [
+      row('connected', relay.connected, duet.connected, 0),
+      row('failed', relay.failed, duet.failed, 0),
+      row('connect rate sockets/s', relay.connectRate, duet.connectRate, 0),
+      row('RSS per socket KiB', kib(relay.rssPerSocketBytes), kib(duet.rssPerSocketBytes)),
+      row('RSS before MiB', (relay.rssBeforeBytes ?? 0) / 2 ** 20, (duet.rssBeforeBytes ?? 0) / 2 ** 20),
+      row('RSS after MiB', (relay.rssAfterBytes ?? 0) / 2 ** 20, (duet.rssAfterBytes ?? 0) / 2 ** 20),
+      row('server CPU s while connecting', relay.connectCpuSeconds.server ?? null, duet.connectCpuSeconds.server ?? null, 2),
+      row('generator CPU s while connecting', relay.connectCpuSeconds.generator ?? null, duet.connectCpuSeconds.generator ?? null, 2),
+    ]);
+  }
+  if (r.targets) {
+    out += table('Targets (issue)', ['target', 'want', 'must', 'actual', 'status'], r.targets.map((t) => [t.target, t.want, t.must ?? '', t.actual, t.status]));
+  }
+  for (const note of r.notes) out += `note: ${note}\n`;
+  return out;
+}
+
+/** bench/results/<ISO date>.json, the colons of the time made file-name safe. */
+export function writeResults(r: BenchResults, dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${r.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}${r.profile === 'default' ? '' : `-${r.profile}`}.json`);
+  // Float64Arrays never reach here (only summaries), so plain JSON is the whole record.
+  fs.writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
+  return file;
+}

@@ -1,0 +1,285 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type BenchOptions, parseArgs, UsageError } from './args';
+import { BenchDb, tokensFor } from './db';
+import { GeneratorPool } from './generator-pool';
+import { measureIdle } from './idle';
+import { machineInfo } from './machine';
+import { postgresProbe, processProbe } from './proc-cpu';
+import { freePort } from './processes';
+import type { Pair } from './protocol';
+import { measureReads, type ReadTargets, sampleIds } from './reads';
+import { type BenchResults, evaluateTargets, renderTables, writeResults } from './report';
+import { BulkSeeder } from './seed-bulk';
+import { checkBenchDatabaseUrl, embeddedDatabaseUrl, type ServerHandle, startDuet, startRelay } from './servers';
+import { closedLoop, kneeSweep, type KneeResult, type MeasuredRun, type Target } from './throughput';
+
+/**
+ * `npm run bench`: starts the relay baseline and Duet (`node dist/src/main.js`, embedded
+ * PostgreSQL unless BENCH_DATABASE_URL), runs the parts in order — closed loop, knee, reads at
+ * scale, idle sockets — and writes bench/results/<date>.json plus a table. Every child process is
+ * stopped at the end, also on Ctrl-C.
+ */
+
+const RESULTS_DIR = path.resolve(__dirname, '../../bench/results');
+const say = (line: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+class Session {
+  relay?: ServerHandle;
+  duet?: ServerHandle;
+  db?: BenchDb;
+  seedDb?: BenchDb;
+  pools = new Set<GeneratorPool>();
+  readonly workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-bench-'));
+  readonly secret = crypto.randomBytes(32).toString('hex');
+  /** Distinguishes this run's users and messages from any earlier run's in the same database. */
+  readonly tag = Date.now().toString(36);
+  duetPort = 0;
+  pgPort = 0;
+
+  constructor(readonly options: BenchOptions) {}
+
+  get databaseUrl(): string {
+    return this.options.databaseUrl ?? embeddedDatabaseUrl(this.pgPort);
+  }
+
+  async startServers(): Promise<void> {
+    if (!this.duetPort) [this.duetPort, this.pgPort] = [await freePort(), await freePort()];
+    [this.relay, this.duet] = await Promise.all([
+      startRelay(this.secret, this.workDir),
+      startDuet({
+        secret: this.secret,
+        workDir: this.workDir,
+        databaseUrl: this.options.databaseUrl,
+        port: this.duetPort,
+        pgPort: this.pgPort,
+        cpuProfileDir: this.options.profileDuet ? path.join(this.workDir, 'cpu-profiles') : undefined,
+      }),
+    ]);
+    this.db = new BenchDb(this.databaseUrl);
+  }
+
+  /** Clients first, then the servers (Duet's SIGTERM stops its embedded PostgreSQL). */
+  async stopServers(): Promise<void> {
+    await this.db?.close().catch(() => undefined);
+    await this.seedDb?.close().catch(() => undefined);
+    this.db = this.seedDb = undefined;
+    await Promise.all([this.relay?.stop(), this.duet?.stop()]);
+    this.relay = this.duet = undefined;
+  }
+
+  async shutdown(): Promise<void> {
+    for (const pool of this.pools) pool.kill();
+    await this.stopServers();
+    if (!this.options.keep) fs.rmSync(this.workDir, { recursive: true, force: true });
+    else say(`kept ${this.workDir} (server logs, embedded data)`);
+  }
+}
+
+async function throughput(s: Session, results: BenchResults): Promise<void> {
+  const { options } = s;
+  const db = s.db!;
+  const ids = await db.createUsers(`bench-pair-${s.tag}-`, options.pairs * 2);
+  const users = tokensFor(ids, s.secret);
+  const pairs: Pair[] = Array.from({ length: options.pairs }, (_, i) => ({ sender: users[2 * i]!, receiver: users[2 * i + 1]! }));
+  const senders = pairs.map((p) => p.sender.id);
+  const postmaster = await db.postmasterPid();
+  if (!postmaster) results.notes.push('PostgreSQL runs where /proc cannot see it: no postgres CPU figures');
+
+  const targets: Target[] = [
+    { name: 'relay', url: s.relay!.url, probes: [processProbe('relay', s.relay!.pid)] },
+    {
+      name: 'duet',
+      url: s.duet!.url,
+      probes: [processProbe('duet', s.duet!.pid), ...(postmaster ? [postgresProbe(postmaster)] : [])],
+      storedRows: async (tag) => {
+        const row = await db.one<{ rows: number; distinct: number }>(
+          `SELECT count(*)::int AS rows, count(DISTINCT (sender_id, client_message_id))::int AS distinct
+             FROM messages WHERE sender_id = ANY($1::int[]) AND client_message_id LIKE $2`,
+          [senders, `${tag}-%`],
+        );
+        return { rows: Number(row.rows), distinct: Number(row.distinct) };
+      },
+    },
+  ];
+
+  const closed: Partial<Record<Target['name'], MeasuredRun>> = {};
+  const knees: Partial<Record<Target['name'], KneeResult>> = {};
+  for (const target of targets) {
+    const pool = GeneratorPool.start(options.generatorProcesses, 4096 + options.pairs * 2);
+    s.pools.add(pool);
+    try {
+      await pool.connectPairs(target.url, pairs);
+      if (options.parts.has('closed')) {
+        say(`closed loop, ${target.name}: ${options.pairs} pairs × ${options.inFlight} in flight, ${options.closedSeconds} s`);
+        const run = await closedLoop(target, pool, options);
+        closed[target.name] = run;
+        say(`  acked ${run.ackedPerSec}/s, ack p50 ${run.ackLatencyMs.p50} ms, e2e p99 ${run.e2eLatencyMs.p99} ms, errors ${run.errorCount}, lost ${run.lost}`);
+      }
+      if (options.parts.has('knee')) {
+        say(`open-loop steps, ${target.name}: ${options.rates.join(', ')} msgs/s, ${options.stepSeconds} s each`);
+        knees[target.name] = await kneeSweep(target, pool, options);
+      }
+    } finally {
+      await pool.close();
+      s.pools.delete(pool);
+    }
+  }
+  if (closed.relay && closed.duet) results.closedLoop = { pairs: options.pairs, inFlight: options.inFlight, relay: closed.relay, duet: closed.duet };
+  if (knees.relay && knees.duet) results.knee = { p99BoundMs: options.p99BoundMs, pairs: options.pairs, relay: knees.relay, duet: knees.duet };
+
+  // The reads are measured at exact message counts: take the throughput runs' rows out again.
+  await db.exec('DELETE FROM conversations WHERE participant_1_id = ANY($1::int[]) OR participant_2_id = ANY($1::int[])', [ids]);
+}
+
+/** The seeded users, kept for the idle part, which uses the same realistic users. */
+let seededUserIds: number[] = [];
+
+async function reads(s: Session, results: BenchResults): Promise<void> {
+  const { options } = s;
+  s.seedDb = new BenchDb(s.databaseUrl, 1);
+  const seeder = new BulkSeeder(s.seedDb, options.seed, s.tag);
+  say(`seeding ${options.seed.users.toLocaleString('en')} users and ${(options.seed.users * options.seed.conversationsPerUser).toLocaleString('en')} conversations`);
+  const base = await seeder.seedBase();
+  seededUserIds = base.userIds;
+  const users = tokensFor(sampleIds(base.userIds, options.readUsers), s.secret);
+  results.reads = { shape: options.seed, levels: [] };
+
+  for (const level of options.readLevels) {
+    const started = performance.now();
+    say(`seeding messages up to ${level.toLocaleString('en')}`);
+    let lastReport = 0;
+    await seeder.growTo(level, (done) => {
+      if (performance.now() - lastReport > 10_000) {
+        lastReport = performance.now();
+        say(`  ${done.toLocaleString('en')} messages`);
+      }
+    });
+    const seedSeconds = Math.round((performance.now() - started) / 100) / 10;
+    await seeder.verify();
+    const probes = await Promise.all(
+      (await seeder.probes()).map(async (p) => {
+        const row = await s.seedDb!.one<{ id: number }>(
+          'SELECT id FROM messages WHERE conversation_id = $1 AND deleted_at IS NULL ORDER BY id DESC OFFSET 1000 LIMIT 1',
+          [p.conversationId],
+        );
+        return { conversationId: p.conversationId, user: tokensFor([p.userId], s.secret)[0]!, beforeId: Number(row.id) };
+      }),
+    );
+    const { n } = await s.seedDb.one<{ n: number }>('SELECT count(*)::bigint AS n FROM messages');
+    const targets: ReadTargets = { probes, users, words: seeder.words };
+    say(`reads at ${level.toLocaleString('en')} messages (seeded in ${seedSeconds} s): ${options.readSamples} requests per endpoint`);
+    // The first level also warms the server's code paths (JIT, caches): give it a longer warm-up.
+    const warmup = results.reads.levels.length === 0 ? options.readWarmup * 3 : options.readWarmup;
+    const endpoints = await measureReads(s.duet!.url, targets, options.readSamples, warmup);
+    results.reads.levels.push({ messages: level, messageRows: Number(n), seedSeconds, endpoints });
+    for (const [name, e] of Object.entries(endpoints)) say(`  ${name}: p50 ${e.p50} ms, p99 ${e.p99} ms${e.errors ? `, ${e.errors} errors` : ''}`);
+  }
+}
+
+async function idle(s: Session, results: BenchResults): Promise<void> {
+  const { options } = s;
+  // Fresh server processes: the RSS per socket must not be hidden in heap left free by earlier parts.
+  say('restarting both servers for the idle-socket part');
+  await s.stopServers();
+  await s.startServers();
+  let ids = seededUserIds.slice(0, options.idleSockets);
+  let who = `${options.idleSockets.toLocaleString('en')} seeded users with ${2 * options.seed.conversationsPerUser} conversations each`;
+  if (ids.length < options.idleSockets) {
+    ids = [...ids, ...(await s.db!.createUsers(`bench-idle-${s.tag}-`, options.idleSockets - ids.length))];
+    who = `${options.idleSockets.toLocaleString('en')} users (${seededUserIds.length ? 'some' : 'none'} with conversations)`;
+  }
+  const users = tokensFor(ids, s.secret);
+  const idleOptions = {
+    perProcess: options.idlePerProcess,
+    concurrency: options.idleConcurrency,
+    settleMs: options.idleSettleMs,
+    warmupSockets: options.idleWarmupSockets,
+  };
+  say(`idle sockets, relay: ${users.length}`);
+  const relay = await measureIdle(s.relay!.url, s.relay!.pid, users, idleOptions);
+  say(`  ${relay.connected} connected at ${relay.connectRate}/s, ${relay.rssPerSocketBytes} B RSS per socket`);
+  say(`idle sockets, duet: ${users.length}`);
+  const duet = await measureIdle(s.duet!.url, s.duet!.pid, users, idleOptions);
+  say(`  ${duet.connected} connected at ${duet.connectRate}/s, ${duet.rssPerSocketBytes} B RSS per socket`);
+  results.idle = { users: who, relay, duet };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  if (options.databaseUrl) checkBenchDatabaseUrl(options.databaseUrl);
+  const startedAt = new Date();
+  const s = new Session(options);
+  const results: BenchResults = {
+    startedAt: startedAt.toISOString(),
+    profile: options.profile,
+    options: { ...options, parts: [...options.parts], databaseUrl: options.databaseUrl ? '(BENCH_DATABASE_URL)' : undefined },
+    machine: machineInfo(),
+    database: options.databaseUrl ? 'BENCH_DATABASE_URL' : 'embedded',
+    notes: [],
+  };
+  let failed = false;
+  let interrupted = false;
+  const onSignal = (signal: string) => {
+    if (interrupted) return;
+    interrupted = true;
+    say(`${signal}: stopping everything`);
+    void s.shutdown().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  say(`profile ${options.profile}; parts ${[...options.parts].join(', ')}; work dir ${s.workDir}`);
+  try {
+    await s.startServers();
+    results.machine.postgres = await s.db!.serverVersion();
+    say(`relay on ${s.relay!.url}, duet on ${s.duet!.url} (${results.database} PostgreSQL ${results.machine.postgres})`);
+    const parts: [boolean, string, (s: Session, r: BenchResults) => Promise<void>][] = [
+      [options.parts.has('closed') || options.parts.has('knee'), 'throughput', throughput],
+      [options.parts.has('reads'), 'reads', reads],
+      [options.parts.has('idle'), 'idle', idle],
+    ];
+    for (const [enabled, name, part] of parts) {
+      if (!enabled || interrupted) continue;
+      try {
+        await part(s, results);
+      } catch (err) {
+        // Record and go on: a failed part should not throw away the others' figures.
+        failed = true;
+        const message = err instanceof Error ? err.message : String(err);
+        results.notes.push(`${name} failed: ${message.split('\n')[0]}`);
+        say(`${name} FAILED: ${message}`);
+      }
+    }
+  } catch (err) {
+    failed = true;
+    results.notes.push(`start-up failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    say(`FAILED: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    if (!interrupted) await s.shutdown();
+  }
+  if (interrupted) return;
+
+  const finishedAt = new Date();
+  results.finishedAt = finishedAt.toISOString();
+  results.durationSeconds = Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000);
+  results.targets = evaluateTargets(results);
+  if (results.machine.loadAverageAtStart[0]! > results.machine.nproc * 0.5) {
+    results.notes.push(`load average was ${results.machine.loadAverageAtStart.join(' ')} at the start: other work shared the CPUs`);
+  }
+  const file = writeResults(results, RESULTS_DIR);
+  process.stdout.write(renderTables(results));
+  say(`results: ${path.relative(process.cwd(), file)} (${results.durationSeconds} s)`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`bench: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

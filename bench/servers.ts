@@ -1,0 +1,110 @@
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError } from './args';
+import { freePort, spawnNode, stopChild, tail, waitForHttp } from './processes';
+
+/** The two servers under test, each in its own child process. */
+
+export interface ServerHandle {
+  name: 'duet' | 'relay';
+  url: string;
+  pid: number;
+  log: string;
+  stop(): Promise<void>;
+}
+
+const DIST = path.resolve(__dirname, '..');
+
+async function launch(
+  name: ServerHandle['name'],
+  script: string,
+  env: NodeJS.ProcessEnv,
+  port: number,
+  log: string,
+  readyTimeoutMs: number,
+  nodeArgs: readonly string[] = [],
+): Promise<ServerHandle> {
+  const child: ChildProcess = spawnNode(script, [], {
+    env,
+    output: log,
+    nofile: 65_536,
+    ipc: true,
+    nodeArgs: ['--require', path.join(__dirname, 'exit-with-parent.js'), ...nodeArgs],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/ready`, child, readyTimeoutMs);
+  } catch (err) {
+    await stopChild(child, 20_000);
+    throw new Error(`${name} did not start: ${(err as Error).message}\n--- ${log} ---\n${tail(log)}`);
+  }
+  return {
+    name,
+    url,
+    pid: child.pid!,
+    log,
+    stop: async () => {
+      // Duet stops its embedded PostgreSQL on SIGTERM; give it time to do so before SIGKILL.
+      if ((await stopChild(child, 30_000)) === 'killed') process.stderr.write(`warning: ${name} had to be killed (see ${log})\n`);
+    },
+  };
+}
+
+export interface DuetLaunch {
+  secret: string;
+  workDir: string;
+  /** Unset: embedded PostgreSQL in workDir/data. */
+  databaseUrl?: string;
+  /** Reuse across restarts so the embedded database (and its port) stay the same. */
+  port: number;
+  pgPort: number;
+  /** Write a V8 CPU profile of the server into this directory when it stops. */
+  cpuProfileDir?: string;
+}
+
+/** Duet as it ships: `node dist/src/main.js`, with the per-user send limit out of the way. */
+export async function startDuet(options: DuetLaunch): Promise<ServerHandle> {
+  const dataDir = path.join(options.workDir, 'data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the directory.
+  fs.chmodSync(options.workDir, 0o755);
+  fs.chmodSync(dataDir, 0o755);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: String(options.port),
+    JWT_SECRET: options.secret,
+    DATA_DIR: dataDir,
+    EMBEDDED_PG_PORT: String(options.pgPort),
+    RATE_LIMIT_SEND_BURST: '1000000000',
+    RATE_LIMIT_SEND_PER_SEC: '1000000000',
+  };
+  delete env.DATABASE_URL;
+  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+  const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  return launch('duet', path.join(DIST, 'src', 'main.js'), env, options.port, path.join(options.workDir, 'duet.log'), 180_000, nodeArgs);
+}
+
+/** The embedded cluster's URL, as src/db/embedded.ts builds it (database `duet`). */
+export function embeddedDatabaseUrl(pgPort: number): string {
+  return `postgres://postgres:postgres@127.0.0.1:${pgPort}/duet`;
+}
+
+export async function startRelay(secret: string, workDir: string, port?: number): Promise<ServerHandle> {
+  const relayPort = port ?? (await freePort());
+  const env = { ...process.env, PORT: String(relayPort), JWT_SECRET: secret };
+  return launch('relay', path.join(__dirname, 'relay.js'), env, relayPort, path.join(workDir, 'relay.log'), 30_000);
+}
+
+/** Refuses the test suite's database: the benchmark writes millions of rows. */
+export function checkBenchDatabaseUrl(url: string): void {
+  let name: string;
+  try {
+    name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+  } catch {
+    throw new UsageError('BENCH_DATABASE_URL is not a valid URL');
+  }
+  if (!name) throw new UsageError('BENCH_DATABASE_URL must name a database');
+  if (/(^|_)test($|_)/i.test(name)) throw new UsageError(`BENCH_DATABASE_URL names "${name}": never benchmark against a test database`);
+}
