@@ -61,3 +61,29 @@ describe.each([
     expect((await get(app(), forged)).status).toBe(401);
   });
 });
+
+describe('a token that was accepted once', () => {
+  const app = useTestApp();
+
+  const signFor = (userId: number, expiresIn: number) =>
+    jwt.sign({ sub: String(userId) }, TEST_JWT_SECRET, { algorithm: 'HS256', expiresIn });
+
+  test('is refused once it expires, although verified tokens are remembered', async () => {
+    const { alice } = await createCast(app().chat.sequelize);
+    const token = signFor(alice, 1);
+    expect((await get(app(), token)).status).toBe(200);
+    // exp has a resolution of one second: wait past it.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const res = await get(app(), token);
+    expect(res.status).toBe(401);
+    expect(res.body.error.message).toMatch(/invalid|expired/);
+  });
+
+  test('is refused once the host removes its user', async () => {
+    const { alice } = await createCast(app().chat.sequelize);
+    const token = signFor(alice, 3600);
+    expect((await get(app(), token)).status).toBe(200);
+    await app().chat.sequelize.query('DELETE FROM users WHERE id = :id', { replacements: { id: alice } });
+    expect((await get(app(), token)).status).toBe(401);
+  });
+});
