@@ -19,7 +19,9 @@ export interface BenchOptions {
   rates: number[];
   stepSeconds: number;
   stepWarmupSeconds: number;
+  /** The knee's latency bound on end-to-end p99. */
   p99BoundMs: number;
+  /** An open-loop rate always run, even past saturation (its p50/p99 is a target of its own). */
   referenceRate: number;
   generatorProcesses: number;
   readLevels: number[];

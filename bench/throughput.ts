@@ -1,3 +1,4 @@
+import type { BenchOptions } from './args';
 import type { GeneratorPool, LoadFigures } from './generator-pool';
 import { type CpuProbe, CpuMeter } from './proc-cpu';
 import { sleep } from './processes';
@@ -29,19 +30,11 @@ export interface MeasuredRun extends LoadFigures {
   stored?: { rows: number; duplicates: number; missing: number };
 }
 
-export interface ThroughputOptions {
-  inFlight: number;
-  closedSeconds: number;
-  warmupSeconds: number;
-  drainSeconds: number;
-  rates: number[];
-  stepSeconds: number;
-  stepWarmupSeconds: number;
-  /** The knee's latency bound on end-to-end p99. */
-  p99BoundMs: number;
-  /** An open-loop rate always run, even past saturation (its p50/p99 is a target of its own). */
-  referenceRate: number;
-}
+/** The parts of the run's options the throughput runs read. */
+export type ThroughputOptions = Pick<
+  BenchOptions,
+  'inFlight' | 'closedSeconds' | 'warmupSeconds' | 'drainSeconds' | 'rates' | 'stepSeconds' | 'stepWarmupSeconds' | 'p99BoundMs' | 'referenceRate'
+>;
 
 let runCounter = 0;
 
