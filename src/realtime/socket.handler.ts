@@ -13,7 +13,7 @@ import {
 import type { PresenceService } from '../presence/presence.service';
 import { onlineStatusSchema } from '../presence/presence.validators';
 import type { TypingTracker } from '../presence/typing-tracker';
-import { errorBody, toAppError } from '../shared/errors';
+import { toAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { validateInput } from '../shared/validation';
 import { answer, type ChatSocket } from './ack';
@@ -51,8 +51,9 @@ export function registerSocketHandlers(io: ChatServer, deps: SocketHandlerDeps):
       },
       (err: unknown) => {
         recovery.release(socket, undefined);
-        const refused: ExtendedError = new Error(toAppError(err).message);
-        refused.data = { code: errorBody(toAppError(err)).code };
+        const appError = toAppError(err);
+        const refused: ExtendedError = new Error(appError.message);
+        refused.data = { code: appError.code };
         next(refused);
       },
     );
