@@ -1,10 +1,10 @@
 import http from 'node:http';
 import { createApp } from './app';
-import { createChat } from './chat';
+import { type Chat, createChat } from './chat';
 import { ConfigError, loadConfig } from './config';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded';
 import { seed } from './db/migrator';
-import { createLogger } from './shared/logger';
+import { createLogger, type Logger } from './shared/logger';
 
 /** Standalone Duet: config → database (embedded unless DATABASE_URL) → migrate → listen; stops cleanly. */
 async function main(): Promise<void> {
@@ -52,6 +52,10 @@ async function main(): Promise<void> {
     if (seeded.length) logger.info('demo users seeded', { seeders: seeded });
   }
 
+  // The contract: listen only once the database answers (with MIGRATE_ON_START=false nothing above
+  // has touched it yet).
+  await waitForDatabase(chat, logger, config.databaseWaitMs);
+
   const server = http.createServer(createApp(chat));
   const realtime = chat.attach(server);
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
@@ -93,6 +97,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+async function waitForDatabase(chat: Chat, logger: Logger, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await chat.isReady())) {
+    if (Date.now() > deadline) throw new Error(`the database did not answer within ${timeoutMs} ms`);
+    logger.warn('waiting for the database');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 main().catch((err: unknown) => {

@@ -59,6 +59,8 @@ export interface Config {
   /** How long a looked-up user is trusted before the host table is asked again. */
   userCacheMs: number;
   shutdownTimeoutMs: number;
+  /** How long the server waits at start for the database to answer before giving up. */
+  databaseWaitMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -185,6 +187,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
     userCacheMs: integer(env, 'USER_CACHE_MS', 30_000, 0),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+    databaseWaitMs: integer(env, 'DATABASE_WAIT_MS', 30_000, 0),
   };
   return Object.freeze(config);
 }
