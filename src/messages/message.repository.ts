@@ -1,6 +1,6 @@
 import type { AttachmentSummary } from '../attachments/attachment.presenter';
 import { Sql, type Transaction } from '../db/sql';
-import { MESSAGE_COLUMNS, type MessageRecord, toMessageRecord } from './message.record';
+import { MESSAGE_COLUMNS, messageColumns, type MessageRecord, toMessageRecord } from './message.record';
 
 export interface NewMessage {
   conversationId: number;
@@ -143,21 +143,32 @@ export class MessageRepository {
   }
 
   /**
-   * Full-text search over messages the user sent or received, newest first. The GIN index finds
-   * the matches; the participant filter keeps other users' messages out.
+   * Full-text search over the user's conversations, newest first. It walks each of the user's
+   * conversations backwards through the history index, testing the text, and stops at `limit`
+   * matches per conversation: the cost follows the user's own history, not how often the word
+   * occurs across everyone's messages (a global GIN scan filtered by user grew 26× from 10k to
+   * 10M messages in the benchmark).
    */
   async search(userId: number, query: string, limit: number, conversationId?: number): Promise<MessageRecord[]> {
+    const scope =
+      conversationId === undefined
+        ? `SELECT id FROM conversations WHERE participant_1_id = $1
+           UNION ALL SELECT id FROM conversations WHERE participant_2_id = $1`
+        : 'SELECT $4::int AS id';
     const bind: unknown[] = [userId, query, limit];
-    let scope = '';
-    if (conversationId !== undefined) {
-      bind.push(conversationId);
-      scope = 'AND conversation_id = $4';
-    }
+    if (conversationId !== undefined) bind.push(conversationId);
     const rows = await this.sql.rows(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages
-        WHERE search_vector @@ websearch_to_tsquery('simple', $2)
-          AND deleted_at IS NULL AND (sender_id = $1 OR receiver_id = $1) ${scope}
-        ORDER BY id DESC LIMIT $3`,
+      `WITH q AS (SELECT websearch_to_tsquery('simple', $2) AS query)
+       SELECT ${messageColumns('m')}
+         FROM (${scope}) AS c
+         CROSS JOIN LATERAL (
+           SELECT * FROM messages
+            WHERE conversation_id = c.id AND deleted_at IS NULL
+              AND search_vector @@ (SELECT query FROM q)
+              AND ($1 IN (sender_id, receiver_id))
+            ORDER BY id DESC LIMIT $3
+         ) AS m
+        ORDER BY m.id DESC LIMIT $3`,
       bind,
     );
     return rows.map(toMessageRecord);
