@@ -1,4 +1,4 @@
-import { toDate, toNullableDate, toNullableNumber, toNumber } from '../db/sql';
+import { selectList, toDate, toNullableDate, toNullableNumber, toNumber } from '../db/sql';
 
 /** A conversation row as plain data; participant1Id < participant2Id always. */
 export interface ConversationRecord {
@@ -20,8 +20,7 @@ const FIELDS = [
 ];
 
 /** The select list toConversationRecord reads, optionally qualified by a table alias. */
-export const conversationColumns = (alias?: string): string =>
-  FIELDS.map((f) => (alias ? `${alias}.${f}` : f)).join(', ');
+export const conversationColumns = (alias?: string): string => selectList(FIELDS, alias);
 
 export const CONVERSATION_COLUMNS = conversationColumns();
 

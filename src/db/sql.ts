@@ -113,3 +113,7 @@ export class Conditions {
     return this.parts.length ? `WHERE ${this.parts.join(' AND ')}` : '';
   }
 }
+
+/** A select list of `columns`, qualified by a table alias when one is given. */
+export const selectList = (columns: readonly string[], alias?: string): string =>
+  columns.map((c) => (alias ? `${alias}.${c}` : c)).join(', ');

@@ -1,5 +1,5 @@
 import type { AttachmentSummary } from '../attachments/attachment.presenter';
-import { toDate, toNullableDate, toNumber } from '../db/sql';
+import { selectList, toDate, toNullableDate, toNumber } from '../db/sql';
 
 /** A message as the repositories return it: plain data, no ORM instance. */
 export interface MessageRecord {
@@ -28,7 +28,7 @@ const FIELDS = [
 ];
 
 /** The select list toMessageRecord reads, optionally qualified by a table alias. */
-export const messageColumns = (alias?: string): string => FIELDS.map((f) => (alias ? `${alias}.${f}` : f)).join(', ');
+export const messageColumns = (alias?: string): string => selectList(FIELDS, alias);
 
 export const MESSAGE_COLUMNS = messageColumns();
 
