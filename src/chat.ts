@@ -159,7 +159,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     notifier,
     audit,
     attachments: attachmentRepository,
-    writer: new MessageWriter(sql, new SendBatchRepository(sql)),
+    writer: new MessageWriter(new SendBatchRepository(sql)),
     maxMessageLength: limits.maxMessageLength,
   });
   const admin = new AdminService({

@@ -1,5 +1,4 @@
-import { type ConversationRecord, orderedPair } from '../conversations/conversation.record';
-import type { Sql } from '../db/sql';
+import type { ConversationRecord } from '../conversations/conversation.record';
 import type { MessageRecord } from './message.record';
 import type { NewMessage } from './message.repository';
 import type { SendBatchRepository } from './send-batch.repository';
@@ -35,9 +34,10 @@ export interface MessageWriterOptions {
 export const DEFAULT_WRITER_OPTIONS: MessageWriterOptions = Object.freeze({ maxBatch: 200, maxInFlight: 4 });
 
 /**
- * Writes messages in small transactions that group whatever arrived while the previous one was
- * committing (no timer: under light load a batch is one message and waits for nothing). Each
- * caller's promise settles only after its batch has committed.
+ * Writes messages in batches that group whatever arrived while the previous ones were committing
+ * (no timer: under light load a batch is one message and waits for nothing). A batch is one
+ * statement and one round trip (send-batch.repository.ts); each caller's promise settles only
+ * after its batch has committed.
  *
  * Ordering: a batch locks its conversations (in id order), then draws the message ids, inserts
  * and commits, all under those locks. Within a conversation ids are therefore drawn and made
@@ -52,7 +52,6 @@ export class MessageWriter {
   private inFlight = 0;
 
   constructor(
-    private readonly sql: Sql,
     private readonly batches: SendBatchRepository,
     private readonly options: MessageWriterOptions = DEFAULT_WRITER_OPTIONS,
   ) {}
@@ -89,30 +88,16 @@ export class MessageWriter {
     }
   }
 
-  private writeBatch(batch: NewMessage[]): Promise<WriteResult[]> {
-    return this.sql.transaction(async (transaction) => {
-      const conversationIds = [...new Set(batch.map((m) => m.conversationId))].sort((a, b) => a - b);
-      const { participants, ids } = await this.batches.lockAndDrawIds(conversationIds, batch.length, transaction);
-      // A conversation id that is gone, or now belongs to another pair, is never written into.
-      const writable = new Map<NewMessage, number>();
-      batch.forEach((m, i) => {
-        const pair = participants.get(m.conversationId);
-        const [p1, p2] = orderedPair(m.senderId, m.receiverId);
-        if (pair && pair[0] === p1 && pair[1] === p2) writable.set(m, ids[i]!);
-      });
-      const written = writable.size
-        ? await this.batches.insertAndRecord([...writable].map(([m, id]) => ({ ...m, id })), transaction)
-        : { messages: [], conversations: [] };
-      const byId = new Map(written.messages.map((m) => [m.id, m]));
-      const conversationById = new Map(written.conversations.map((c) => [c.id, c]));
-      return batch.map((pending): WriteResult => {
-        const id = writable.get(pending);
-        if (id === undefined) return { kind: 'no-conversation' };
-        const message = byId.get(id);
-        if (!message) return { kind: 'duplicate' };
-        const conversation = conversationById.get(message.conversationId)!;
-        return { kind: 'written', message, conversation, lastMessage: byId.get(conversation.lastMessageId!) ?? message };
-      });
+  private async writeBatch(batch: NewMessage[]): Promise<WriteResult[]> {
+    const written = await this.batches.write(batch);
+    const byId = new Map(written.messages.map((m) => [m.id, m]));
+    const conversationById = new Map(written.conversations.map((c) => [c.id, c]));
+    return written.ids.map((id): WriteResult => {
+      if (id === undefined) return { kind: 'no-conversation' };
+      const message = byId.get(id);
+      if (!message) return { kind: 'duplicate' };
+      const conversation = conversationById.get(message.conversationId)!;
+      return { kind: 'written', message, conversation, lastMessage: byId.get(conversation.lastMessageId!) ?? message };
     });
   }
 }
