@@ -15,7 +15,7 @@ import { onlineStatusSchema } from '../presence/presence.validators';
 import type { TypingTracker } from '../presence/typing-tracker';
 import { toAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { validateInput } from '../shared/validation';
+import { validatePayload } from '../shared/validation';
 import { answer, type ChatSocket } from './ack';
 import { RecoveryGate } from './recovery';
 import { conversationRoom, userRoom } from './rooms';
@@ -88,7 +88,7 @@ function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
   };
 
   on('join_conversation', async (payload) => {
-    const { conversationId } = await validateInput<{ conversationId: number }>(conversationRefSchema, payload);
+    const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
     const conversation = await deps.conversations.get(userId, conversationId);
     socket.data.conversations.set(conversationId, conversation.participant.id);
     await socket.join(conversationRoom(conversationId));
@@ -96,32 +96,32 @@ function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
   });
 
   on('leave_conversation', async (payload) => {
-    const { conversationId } = await validateInput<{ conversationId: number }>(conversationRefSchema, payload);
+    const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
     await socket.leave(conversationRoom(conversationId));
     return {};
   });
 
   on('send_message', async (payload) => {
-    const input = await validateInput<SendMessageInput>(sendMessageSchema, payload);
+    const input = await validatePayload<SendMessageInput>(sendMessageSchema, payload);
     const { message, conversation } = await deps.messages.send({ ...input, senderId: userId });
     return { message, conversation };
   });
 
   on('typing', async (payload) => {
-    const { conversationId } = await validateInput<{ conversationId: number }>(conversationRefSchema, payload);
+    const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
     deps.typing.start(conversationId, userId, await otherParticipant(conversationId), socket.id);
     return {};
   });
 
   on('stop_typing', async (payload) => {
-    const { conversationId } = await validateInput<{ conversationId: number }>(conversationRefSchema, payload);
+    const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
     await otherParticipant(conversationId);
     deps.typing.stop(conversationId, userId);
     return {};
   });
 
   on('mark_as_read', async (payload) => {
-    const { conversationId, upToMessageId } = await validateInput<{ conversationId: number; upToMessageId?: number }>(
+    const { conversationId, upToMessageId } = await validatePayload<{ conversationId: number; upToMessageId?: number }>(
       markAsReadSchema,
       payload,
     );
@@ -129,7 +129,7 @@ function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
   });
 
   on('message_delivered', async (payload) => {
-    const { conversationId, upToMessageId } = await validateInput<{ conversationId: number; upToMessageId: number }>(
+    const { conversationId, upToMessageId } = await validatePayload<{ conversationId: number; upToMessageId: number }>(
       deliveredSchema,
       payload,
     );
@@ -137,13 +137,13 @@ function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
   });
 
   on('delete_message', async (payload) => {
-    const { messageId } = await validateInput<{ messageId: number }>(deleteMessageSchema, payload);
+    const { messageId } = await validatePayload<{ messageId: number }>(deleteMessageSchema, payload);
     await deps.messages.delete(userId, messageId);
     return {};
   });
 
   on('get_online_status', async (payload) => {
-    const { userIds } = await validateInput<{ userIds: number[] }>(onlineStatusSchema, payload);
+    const { userIds } = await validatePayload<{ userIds: number[] }>(onlineStatusSchema, payload);
     return { statuses: await deps.presence.statuses(userIds) };
   });
 }

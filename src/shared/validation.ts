@@ -1,5 +1,5 @@
 import { checkSchema, matchedData, type ParamSchema, type Schema, validationResult } from 'express-validator';
-import { validationFailed } from './errors';
+import { type ErrorDetail, validationFailed } from './errors';
 import { parseId } from './ids';
 
 export type InputLocation = 'body' | 'query' | 'params';
@@ -22,36 +22,114 @@ function chainsFor(schema: Schema, location: InputLocation): Chains {
  * REST middleware and the socket gateway both call this, so one schema serves both doors.
  */
 export async function validateInput<T>(schema: Schema, data: unknown, location: InputLocation = 'body'): Promise<T> {
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw validationFailed(`The ${location === 'body' ? 'payload' : location} must be a JSON object`);
-  }
+  requireObject(data, location);
   const req: Record<string, unknown> = { [location]: data };
   await chainsFor(schema, location).run(req);
   const errors = validationResult(req).array({ onlyFirstError: true });
   if (errors.length) {
-    const details = errors.map((e) => ({
-      field: e.type === 'field' ? e.path : undefined,
-      location,
-      message: String(e.msg),
-    }));
-    throw validationFailed(
-      details.map((d) => (d.field ? `${d.field} ${d.message}` : d.message)).join('; '),
-      details,
-    );
+    const details = errors.map((e) => ({ field: e.type === 'field' ? e.path : undefined, location, message: String(e.msg) }));
+    throw invalid(inSchemaOrder(schema, details));
   }
   return matchedData(req, { locations: [location], includeOptionals: false }) as T;
+}
+
+/**
+ * The same validation for a socket payload, without express-validator's per-call machinery where
+ * the schema allows: a schema built only from this module's idField and stringField is compiled once into a plain loop over the same rules, which costs about a
+ * microsecond instead of most of a send's validation budget. Any other schema runs through
+ * validateInput. Both give the same result and the same errors (tests/unit/validation.test.ts).
+ */
+export function validatePayload<T>(schema: Schema, payload: unknown): Promise<T> | T {
+  const compiled = compiledFor(schema);
+  if (!compiled) return validateInput<T>(schema, payload, 'body');
+  requireObject(payload, 'body');
+  return compiled(payload as Record<string, unknown>) as T;
+}
+
+function requireObject(data: unknown, location: InputLocation): void {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw validationFailed(`The ${location === 'body' ? 'payload' : location} must be a JSON object`);
+  }
+}
+
+/** express-validator lists errors as its chains finish; clients get them in the schema's order. */
+function inSchemaOrder(schema: Schema, details: ErrorDetail[]): ErrorDetail[] {
+  const fields = Object.keys(schema);
+  const rank = (field?: string) => {
+    const i = field === undefined ? -1 : fields.indexOf(field);
+    return i === -1 ? fields.length : i;
+  };
+  return details.sort((a, b) => rank(a.field) - rank(b.field));
+}
+
+function invalid(details: ErrorDetail[]) {
+  return validationFailed(details.map((d) => (d.field ? `${d.field} ${d.message}` : d.message)).join('; '), details);
+}
+
+/** A field rule in plain form, attached to the express-validator field it was built with. */
+interface PlainRule {
+  /** Absent (undefined or null) is allowed and leaves the field out. */
+  optional: boolean;
+  /** The sanitised value, or INVALID. */
+  parse(value: unknown): unknown;
+  message: string;
+}
+
+const PLAIN_RULE = Symbol('plain rule');
+const INVALID = Symbol('invalid');
+
+type Field = ParamSchema & { [PLAIN_RULE]?: PlainRule };
+
+/** Attaches the plain form of a rule. Symbol keys are invisible to express-validator's checkSchema. */
+const withPlainRule = (field: ParamSchema, rule: PlainRule): ParamSchema => Object.assign(field, { [PLAIN_RULE]: rule });
+
+type CompiledCheck = (data: Record<string, unknown>) => Record<string, unknown>;
+
+const compiledChecks = new WeakMap<Schema, CompiledCheck | null>();
+
+/** The compiled check of a schema, or undefined when one of its fields has no plain form. */
+export function compiledFor(schema: Schema): CompiledCheck | undefined {
+  let compiled = compiledChecks.get(schema);
+  if (compiled === undefined) compiledChecks.set(schema, (compiled = compile(schema)));
+  return compiled ?? undefined;
+}
+
+function compile(schema: Schema): CompiledCheck | null {
+  const rules: [string, PlainRule][] = [];
+  for (const [name, field] of Object.entries(schema)) {
+    const rule = (field as Field)[PLAIN_RULE];
+    if (!rule) return null;
+    rules.push([name, rule]);
+  }
+  return (data) => {
+    const input: Record<string, unknown> = {};
+    let details: ErrorDetail[] | undefined;
+    for (const [name, rule] of rules) {
+      const value = data[name];
+      if (rule.optional && (value === undefined || value === null)) continue;
+      const parsed = rule.parse(value);
+      if (parsed === INVALID) (details ??= []).push({ field: name, location: 'body', message: rule.message });
+      else input[name] = parsed;
+    }
+    if (details) throw invalid(details);
+    return input;
+  };
 }
 
 const nullOrAbsent = { options: { values: 'null' as const } };
 
 /** A positive integer id, from a JSON number or a decimal string. */
 export function idField(max: number, options: { optional?: boolean } = {}): ParamSchema {
-  return {
-    ...(options.optional ? { optional: nullOrAbsent } : {}),
-    custom: { options: (value: unknown) => parseId(value, max) !== undefined },
-    customSanitizer: { options: (value: unknown) => parseId(value, max) },
-    errorMessage: options.optional ? 'must be a positive integer id when given' : 'must be a positive integer id',
-  };
+  const message = options.optional ? 'must be a positive integer id when given' : 'must be a positive integer id';
+  return withPlainRule(
+    {
+      ...(options.optional ? { optional: nullOrAbsent } : {}),
+      custom: { options: (value: unknown) => parseId(value, max) !== undefined },
+      customSanitizer: { options: (value: unknown) => parseId(value, max) },
+      errorMessage: message,
+    },
+    { optional: Boolean(options.optional), parse: (value) => parseId(value, max) ?? INVALID, message },
+  );
 }
 
 /** A page size: a positive integer, `fallback` when absent, capped at `max`. */
@@ -67,13 +145,11 @@ export function limitField(fallback: number, max: number): ParamSchema {
 /** A string field; `maxLength` guards against huge values where the business rule has no limit of its own. */
 export function stringField(options: { optional?: boolean; minLength?: number; maxLength?: number } = {}): ParamSchema {
   const { minLength = 0, maxLength } = options;
-  return {
-    ...(options.optional ? { optional: nullOrAbsent } : {}),
-    custom: {
-      options: (value: unknown) =>
-        typeof value === 'string' && value.length >= minLength && (maxLength === undefined || value.length <= maxLength),
-    },
-    errorMessage:
-      maxLength === undefined ? 'must be a string' : `must be a string of ${minLength} to ${maxLength} characters`,
-  };
+  const fits = (value: unknown) =>
+    typeof value === 'string' && value.length >= minLength && (maxLength === undefined || value.length <= maxLength);
+  const message = maxLength === undefined ? 'must be a string' : `must be a string of ${minLength} to ${maxLength} characters`;
+  return withPlainRule(
+    { ...(options.optional ? { optional: nullOrAbsent } : {}), custom: { options: fits }, errorMessage: message },
+    { optional: Boolean(options.optional), parse: (value) => (fits(value) ? value : INVALID), message },
+  );
 }
