@@ -70,13 +70,16 @@ function invalid(details: ErrorDetail[]) {
 interface PlainRule {
   /** Absent (undefined or null) is allowed and leaves the field out. */
   optional: boolean;
-  /** The sanitised value, or INVALID. */
+  /** The sanitised value, or why it is refused. */
   parse(value: unknown): unknown;
-  message: string;
+}
+
+/** A refused value, with the message express-validator would give. */
+class Invalid {
+  constructor(readonly message: string) {}
 }
 
 const PLAIN_RULE = Symbol('plain rule');
-const INVALID = Symbol('invalid');
 
 type Field = ParamSchema & { [PLAIN_RULE]?: PlainRule };
 
@@ -108,7 +111,7 @@ function compile(schema: Schema): CompiledCheck | null {
       const value = data[name];
       if (rule.optional && (value === undefined || value === null)) continue;
       const parsed = rule.parse(value);
-      if (parsed === INVALID) (details ??= []).push({ field: name, location: 'body', message: rule.message });
+      if (parsed instanceof Invalid) (details ??= []).push({ field: name, location: 'body', message: parsed.message });
       else input[name] = parsed;
     }
     if (details) throw invalid(details);
@@ -128,7 +131,7 @@ export function idField(max: number, options: { optional?: boolean } = {}): Para
       customSanitizer: { options: (value: unknown) => parseId(value, max) },
       errorMessage: message,
     },
-    { optional: Boolean(options.optional), parse: (value) => parseId(value, max) ?? INVALID, message },
+    { optional: Boolean(options.optional), parse: (value) => parseId(value, max) ?? new Invalid(message) },
   );
 }
 
@@ -145,11 +148,39 @@ export function limitField(fallback: number, max: number): ParamSchema {
 /** A string field; `maxLength` guards against huge values where the business rule has no limit of its own. */
 export function stringField(options: { optional?: boolean; minLength?: number; maxLength?: number } = {}): ParamSchema {
   const { minLength = 0, maxLength } = options;
-  const fits = (value: unknown) =>
-    typeof value === 'string' && value.length >= minLength && (maxLength === undefined || value.length <= maxLength);
   const message = maxLength === undefined ? 'must be a string' : `must be a string of ${minLength} to ${maxLength} characters`;
+  const problem = (value: unknown): string | undefined => {
+    if (typeof value !== 'string' || value.length < minLength || (maxLength !== undefined && value.length > maxLength)) return message;
+    // PostgreSQL text cannot hold NUL.
+    if (value.includes('\u0000')) return 'must not contain NUL characters';
+    return undefined;
+  };
   return withPlainRule(
-    { ...(options.optional ? { optional: nullOrAbsent } : {}), custom: { options: fits }, errorMessage: message },
-    { optional: Boolean(options.optional), parse: (value) => (fits(value) ? value : INVALID), message },
+    {
+      ...(options.optional ? { optional: nullOrAbsent } : {}),
+      custom: {
+        options: (value: unknown) => {
+          const found = problem(value);
+          if (found !== message && found !== undefined) throw new Error(found);
+          return found === undefined;
+        },
+      },
+      // Runs even on a refused value.
+      customSanitizer: { options: (value: unknown) => (typeof value === 'string' ? wellFormed(value) : value) },
+      errorMessage: message,
+    },
+    {
+      optional: Boolean(options.optional),
+      parse: (value) => {
+        const found = problem(value);
+        return found === undefined ? wellFormed(value as string) : new Invalid(found);
+      },
+    },
   );
 }
+
+/**
+ * Half a surrogate pair (a cut emoji) is valid in a JS string and in JSON but not in UTF-8: it
+ * becomes U+FFFD, as the database driver would do anyway, so stored, echoed and deduplicated text agree.
+ */
+const wellFormed = (text: string): string => (text as string & { toWellFormed(): string }).toWellFormed();

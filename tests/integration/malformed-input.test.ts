@@ -107,6 +107,23 @@ describe('malformed bodies', () => {
     expect((rows as { n: number }[])[0]!.n).toBe(0);
   });
 
+  test('text PostgreSQL cannot store (NUL) is VALIDATION_FAILED; a lone surrogate is stored as U+FFFD', async () => {
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const post = (body: object) => app().api().post('/api/chat/send').set(bearer(alice)).send(body);
+    expectError(await post({ receiverId: bob, content: 'a\u0000b' }), 400, 'VALIDATION_FAILED', 'NUL content');
+    expectError(await post({ receiverId: bob, content: 'hi', clientMessageId: 'c\u0000' }), 400, 'VALIDATION_FAILED', 'NUL id');
+    expectError(await app().api().get('/api/chat/search').query({ q: 'a\u0000' }).set(bearer(alice)), 400, 'VALIDATION_FAILED', 'NUL q');
+
+    // A truncated emoji: half of a surrogate pair. JSON can carry it; UTF-8 cannot.
+    const res = await postRaw('/api/chat/send', alice, `{"receiverId": ${bob}, "content": "cut \\ud83d here", "clientMessageId": "half\\udc00"}`);
+    expect(res.status).toBe(201);
+    expect(res.body.message.content).toBe('cut \ufffd here');
+    expect(res.body.message.clientMessageId).toBe('half\ufffd');
+    const retry = await postRaw('/api/chat/send', alice, `{"receiverId": ${bob}, "content": "cut \\ud83d here", "clientMessageId": "half\\udc00"}`);
+    expect(retry.status).toBe(200);
+    expect(retry.body.message.id).toBe(res.body.message.id);
+  });
+
   test('query-operator objects are VALIDATION_FAILED, not queries', async () => {
     const { alice, bob } = await createCast(app().chat.sequelize);
     const sent = await sendMessage(app(), alice, bob, 'hello');

@@ -28,7 +28,7 @@ const long = (n: number) => 'x'.repeat(n);
 /** Values a client might put in any field: valid, absent, null, wrong types, out of range. */
 const VALUES: unknown[] = [
   undefined, null, 1, 42, '42', 2_147_483_647, 2_147_483_648, Number.MAX_SAFE_INTEGER, 0, -3, 1.5, '1.5', '007', '', ' 5',
-  'hello', long(100), long(101), long(600), true, false, [], [1], {}, { id: 1 }, NaN, Infinity,
+  'hello', 'nul\u0000', 'cut \ud83d', '\udc00', 'pair \ud83d\ude00', long(100), long(101), long(600), true, false, [], [1], {}, { id: 1 }, NaN, Infinity,
 ];
 
 /**
