@@ -1,3 +1,4 @@
+import { WRITE_BATCH } from '../../src/messages/send-batch.repository';
 import { createCast } from '../helpers/factories';
 import { PNG } from '../helpers/files';
 import { bearer, useTestApp } from '../helpers/test-app';
@@ -59,5 +60,32 @@ describe('batched writes', () => {
     expect(Number(conversation!.last_message_id)).toBe(Number(conversation!.newest));
     expect(Number(conversation!.unread)).toBe(Number(conversation!.really_unread));
     expect(Number(conversation!.unread)).toBe(40);
+  });
+
+  test('the batch statement settles on a generic plan instead of being planned on every send', async () => {
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const first = await send(alice, { receiverId: bob, content: 'first' });
+    const message = (position: number, size: number) => ({
+      position,
+      conversation_id: first.body.message.conversationId,
+      sender_id: alice,
+      receiver_id: bob,
+      content: `batch of ${size}`,
+      client_message_id: null,
+      attachment_id: null,
+      attachment: null,
+    });
+    type Client = { query(q: string | object, v?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
+    // One connection, so that its prepared statement and plan counters are the ones read below.
+    const plans = await app().chat.sequelize.transaction(async (transaction) => {
+      const client = (transaction as unknown as { connection: Client }).connection;
+      for (const size of [1, 3, 1, 1, 7, 1, 2, 1, 1, 1]) {
+        const batch = Array.from({ length: size }, (_, i) => message(i + 1, size));
+        await client.query({ ...WRITE_BATCH, values: [JSON.stringify(batch)] });
+      }
+      const { rows } = await client.query('SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = $1', [WRITE_BATCH.name]);
+      return rows[0];
+    });
+    expect(Number(plans!.generic_plans)).toBeGreaterThanOrEqual(5);
   });
 });
