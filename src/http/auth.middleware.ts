@@ -1,15 +1,12 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bearerToken, type Principal, type TokenVerifier } from '../auth/token-verifier';
 import { AppError } from '../shared/errors';
-import { currentContext } from '../shared/request-context';
 
 /** Every /api/chat route needs a valid host token naming an existing user. */
 export function authenticate(verifier: TokenVerifier): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const principal = await verifier.verify(bearerToken(req.headers.authorization));
     res.locals.principal = principal;
-    const ctx = currentContext();
-    if (ctx) ctx.userId = principal.userId;
     next();
   };
 }

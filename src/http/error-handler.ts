@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, errorBody, toAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import { requestFields } from './request-context.middleware';
 
 /**
  * Failures of the HTTP layer (body-parser, Express's router), turned into the contract's codes.
@@ -29,7 +30,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(err);
     const appError = fromHttpLayer(err) ?? toAppError(err);
     if (appError.code === 'INTERNAL' || appError.code === 'UNAVAILABLE') {
-      logger.error('request failed', { method: req.method, path: req.path, err: err instanceof Error ? err.stack : String(err) });
+      logger.error('request failed', { ...requestFields(res), method: req.method, path: req.path, err: err instanceof Error ? err.stack : String(err) });
     }
     if (appError.retryAfterMs !== undefined) res.set('Retry-After', String(Math.max(1, Math.ceil(appError.retryAfterMs / 1000))));
     res.status(appError.status).json({ error: errorBody(appError) });

@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Socket } from 'socket.io';
 import { AppError, errorBody, toAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { requestContext } from '../shared/request-context';
 import type { Ack, ClientEventName, ClientToServerEvents, ServerToClientEvents, SocketData } from './events';
 
 type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -20,21 +18,19 @@ export function answer<T extends object>(
 ): (...args: unknown[]) => void {
   return (...args: unknown[]) => {
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack<T>) : undefined;
-    const context = { requestId: randomUUID(), userId: socket.data.principal.userId };
-    requestContext.run(context, () => {
-      const run = args.length > 1 ? Promise.reject(new AppError('VALIDATION_FAILED', 'Send one payload object')) : work(args[0]);
-      run
-        .then((data) => ack?.({ ok: true, ...data }))
-        .catch((err: unknown) => {
-          const appError = toAppError(err);
-          if (appError.code === 'INTERNAL' || appError.code === 'UNAVAILABLE') {
-            logger.error('socket event failed', { event, err: err instanceof Error ? err.stack : String(err) });
-          }
-          const error = errorBody(appError);
-          if (ack) ack({ ok: false, error });
-          else socket.emit('error', { event, error });
-        });
-    });
+    const run = args.length > 1 ? Promise.reject(new AppError('VALIDATION_FAILED', 'Send one payload object')) : work(args[0]);
+    run
+      .then((data) => ack?.({ ok: true, ...data }))
+      .catch((err: unknown) => {
+        const appError = toAppError(err);
+        if (appError.code === 'INTERNAL' || appError.code === 'UNAVAILABLE') {
+          const { userId } = socket.data.principal;
+          logger.error('socket event failed', { event, userId, socketId: socket.id, err: err instanceof Error ? err.stack : String(err) });
+        }
+        const error = errorBody(appError);
+        if (ack) ack({ ok: false, error });
+        else socket.emit('error', { event, error });
+      });
   };
 }
 
