@@ -44,8 +44,14 @@ export const WRITE_BATCH = {
             AS b(position int, conversation_id int, sender_id int, receiver_id int, content text, client_message_id varchar,
                  attachment_id bigint, attachment jsonb)
    ), locked AS (
-     SELECT id, participant_1_id, participant_2_id FROM conversations
-      WHERE id IN (SELECT conversation_id FROM batch) ORDER BY id FOR UPDATE
+     -- One primary-key lookup per conversation, in id order. (A plain join let the generic plan pick
+     -- a sequential scan on a small table, whose cost then grew with every dead row version.)
+     SELECT c.id, c.participant_1_id, c.participant_2_id
+       FROM (SELECT DISTINCT conversation_id FROM batch ORDER BY conversation_id) AS wanted
+            CROSS JOIN LATERAL (
+              SELECT id, participant_1_id, participant_2_id FROM conversations
+               WHERE id = wanted.conversation_id FOR UPDATE
+            ) AS c
    ), drawn AS (
      SELECT nextval('messages_id_seq') AS id, b.*
        FROM batch b
