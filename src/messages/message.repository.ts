@@ -121,7 +121,10 @@ export class MessageRepository {
     const row = await this.sql.row<{ count: number; up_to: string | null; at: Date }>(
       `WITH marked AS (
          UPDATE messages SET delivered_at = now(), updated_at = now()
-          WHERE conversation_id = $1 AND receiver_id = $2 AND delivered_at IS NULL AND deleted_at IS NULL AND id <= $3
+          -- Read implies delivered (markRead sets both), so NOT is_read loses nothing and lets the
+          -- messages_unread index find the rows (migration 7).
+          WHERE conversation_id = $1 AND receiver_id = $2 AND NOT is_read AND delivered_at IS NULL AND deleted_at IS NULL
+            AND id <= $3
           RETURNING id
        )
        SELECT count(*)::int AS count, max(id) AS up_to, now()::timestamptz(3) AS at FROM marked`,
