@@ -3,6 +3,7 @@ import type { ChatNotifier } from '../events/chat-notifier';
 import type { TypingTracker } from '../presence/typing-tracker';
 import type { ClientToServerEvents, ServerToClientEvents, SocketData } from './events';
 import { userRoom } from './rooms';
+import { coalesceWrites } from './write-coalescing';
 
 type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
@@ -14,6 +15,7 @@ type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, Record<stri
 export function socketNotifier(io: ChatServer, typing: TypingTracker): ChatNotifier {
   return {
     messageSent({ message, views }) {
+      coalesceWrites(io, [userRoom(message.senderId), userRoom(message.receiverId)]);
       for (const userId of [message.senderId, message.receiverId]) {
         io.to(userRoom(userId)).emit('new_message', { message, conversation: views[userId]! });
       }
