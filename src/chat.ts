@@ -29,7 +29,7 @@ import { type ChatNotifier, silentNotifier } from './events/chat-notifier';
 import { createChatRouter } from './http/chat.router';
 import { MessageRepository } from './messages/message.repository';
 import { MessageService } from './messages/message.service';
-import { MessageWriter } from './messages/message-writer';
+import { DEFAULT_WRITER_OPTIONS, MessageWriter } from './messages/message-writer';
 import { SendBatchRepository } from './messages/send-batch.repository';
 import { SendRateLimiter } from './messages/send-rate-limiter';
 import { type ChatMetrics, createMetrics } from './ops/metrics';
@@ -58,6 +58,8 @@ export interface ChatOptions {
   production?: boolean;
   userCacheMs?: number;
   dbPoolMax?: number;
+  /** Send batches written at once (default 1; see docs/performance.md). */
+  sendBatchesInFlight?: number;
   /** Node process metrics in the registry (default true; a host with its own may turn them off). */
   processMetrics?: boolean;
   /** Purge soft-deleted messages this many days after their deletion (0 or unset: keep them). */
@@ -159,7 +161,10 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     notifier,
     audit,
     attachments: attachmentRepository,
-    writer: new MessageWriter(new SendBatchRepository(sql)),
+    writer: new MessageWriter(new SendBatchRepository(sql), {
+      ...DEFAULT_WRITER_OPTIONS,
+      maxInFlight: options.sendBatchesInFlight ?? DEFAULT_WRITER_OPTIONS.maxInFlight,
+    }),
     maxMessageLength: limits.maxMessageLength,
   });
   const admin = new AdminService({

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     production: config.env === 'production',
     userCacheMs: config.userCacheMs,
     dbPoolMax: config.dbPoolMax,
+    sendBatchesInFlight: config.sendBatchesInFlight,
     attachments: config.attachments,
     retentionDays: config.retentionDays,
   });

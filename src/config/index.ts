@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { DEFAULT_ALLOWED_TYPES } from '../attachments/content-type';
 import { hostUsersFromEnv } from './host-users';
+import { DEFAULT_WRITER_OPTIONS } from '../messages/message-writer';
 
 /**
  * The one place that reads the environment. Everything else receives a frozen Config (or, in
@@ -56,6 +57,8 @@ export interface Config {
   retentionDays: number;
   /** Pool size for the server's PostgreSQL connections. */
   dbPoolMax: number;
+  /** Send batches written at once (message-writer.ts); each holds a pool connection. */
+  sendBatchesInFlight: number;
   /** How long a looked-up user is trusted before the host table is asked again. */
   userCacheMs: number;
   shutdownTimeoutMs: number;
@@ -185,6 +188,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     retentionDays: integer(env, 'RETENTION_DAYS', 0, 0, 36500),
     dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
+    sendBatchesInFlight: integer(env, 'SEND_BATCHES_IN_FLIGHT', DEFAULT_WRITER_OPTIONS.maxInFlight, 1, 64),
     userCacheMs: integer(env, 'USER_CACHE_MS', 30_000, 0),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     databaseWaitMs: integer(env, 'DATABASE_WAIT_MS', 30_000, 0),

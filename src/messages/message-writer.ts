@@ -31,7 +31,12 @@ export interface MessageWriterOptions {
   maxInFlight: number;
 }
 
-export const DEFAULT_WRITER_OPTIONS: MessageWriterOptions = Object.freeze({ maxBatch: 200, maxInFlight: 4 });
+/**
+ * One batch at a time: on two cores shared with PostgreSQL, sends that wait for the batch in
+ * flight make the next batch bigger, and a bigger batch costs much less per message than several
+ * small ones at once (docs/performance.md). A larger database host may want more.
+ */
+export const DEFAULT_WRITER_OPTIONS: MessageWriterOptions = Object.freeze({ maxBatch: 200, maxInFlight: 1 });
 
 /**
  * Writes messages in batches that group whatever arrived while the previous ones were committing

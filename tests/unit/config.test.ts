@@ -10,6 +10,7 @@ describe('config', () => {
     expect(config.users).toEqual({ table: 'users', idColumn: 'id', nameColumn: 'name', avatarColumn: 'avatar_url' });
     expect(config.limits).toMatchObject({ maxMessageLength: 4000, maxUploadBytes: 10485760, sendBurst: 100, sendPerSecond: 20 });
     expect(config.migrateOnStart).toBe(true);
+    expect(config.sendBatchesInFlight).toBe(1);
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -32,6 +33,8 @@ describe('config', () => {
     expect(() => loadConfig({ MAX_MESSAGE_LENGTH: '0' })).toThrow(ConfigError);
     expect(() => loadConfig({ USERS_TABLE: 'users; DROP TABLE x' })).toThrow(ConfigError);
     expect(() => loadConfig({ MIGRATE_ON_START: 'perhaps' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SEND_BATCHES_IN_FLIGHT: '0' })).toThrow(ConfigError);
+    expect(loadConfig({ SEND_BATCHES_IN_FLIGHT: '3' }).sendBatchesInFlight).toBe(3);
   });
 
   test('host table names and limits come from the environment', () => {
