@@ -49,7 +49,7 @@ export interface SocketData {
   principal: Principal;
   /**
    * Conversations this socket's user was confirmed a participant of, with the other participant's
-   * id: saves a query per typing event.
+   * id: saves a query per typing event. Made on first use.
    */
-  conversations: Map<number, number>;
+  conversations?: Map<number, number>;
 }

@@ -13,10 +13,11 @@ import {
 import type { PresenceService } from '../presence/presence.service';
 import { onlineStatusSchema } from '../presence/presence.validators';
 import type { TypingTracker } from '../presence/typing-tracker';
-import { toAppError } from '../shared/errors';
+import { AppError, errorBody, toAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { validatePayload } from '../shared/validation';
 import { answer, type ChatSocket } from './ack';
+import type { ClientEventName } from './events';
 import { RecoveryGate } from './recovery';
 import { conversationRoom, userRoom } from './rooms';
 import type { ChatServer } from './socket-notifier';
@@ -46,7 +47,6 @@ export function registerSocketHandlers(io: ChatServer, deps: SocketHandlerDeps):
       (principal) => {
         recovery.release(socket, principal.userId);
         socket.data.principal = principal;
-        socket.data.conversations ??= new Map();
         next();
       },
       (err: unknown) => {
@@ -73,77 +73,106 @@ export function registerSocketHandlers(io: ChatServer, deps: SocketHandlerDeps):
   });
 }
 
-function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
-  const { userId } = socket.data.principal;
-  const on = <T extends object>(event: Parameters<typeof answer>[1], work: (payload: unknown) => Promise<T>) =>
-    socket.on(event, answer(socket, event, deps.logger, work));
+/** What a client event's handler gets: the socket it came on, its user and the services. */
+interface EventContext {
+  socket: ChatSocket;
+  userId: number;
+  deps: SocketHandlerDeps;
+}
 
-  /** The other participant, if the user takes part in the conversation (NOT_FOUND otherwise). */
-  const otherParticipant = async (conversationId: number): Promise<number> => {
-    const known = socket.data.conversations.get(conversationId);
-    if (known !== undefined) return known;
-    const conversation = await deps.conversations.get(userId, conversationId);
-    socket.data.conversations.set(conversationId, conversation.participant.id);
-    return conversation.participant.id;
-  };
+type EventHandler = (context: EventContext, payload: unknown) => Promise<object>;
 
-  on('join_conversation', async (payload) => {
+/**
+ * Every client event, in one table shared by all sockets: a socket holds one listener that looks
+ * its event up here, rather than a set of closures of its own (which cost each idle socket about a
+ * kilobyte). An event not in the table is answered NOT_FOUND when it carries an ack, else ignored.
+ */
+const EVENT_HANDLERS: Record<ClientEventName, EventHandler> = {
+  async join_conversation({ socket, userId, deps }, payload) {
     const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
     const conversation = await deps.conversations.get(userId, conversationId);
-    socket.data.conversations.set(conversationId, conversation.participant.id);
+    knownConversations(socket).set(conversationId, conversation.participant.id);
     await socket.join(conversationRoom(conversationId));
     return { conversation };
-  });
+  },
 
-  on('leave_conversation', async (payload) => {
+  async leave_conversation({ socket }, payload) {
     const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
     await socket.leave(conversationRoom(conversationId));
     return {};
-  });
+  },
 
-  on('send_message', async (payload) => {
+  async send_message({ userId, deps }, payload) {
     const input = await validatePayload<SendMessageInput>(sendMessageSchema, payload);
     const { message, conversation } = await deps.messages.send({ ...input, senderId: userId });
     return { message, conversation };
-  });
+  },
 
-  on('typing', async (payload) => {
+  async typing(context, payload) {
     const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
-    deps.typing.start(conversationId, userId, await otherParticipant(conversationId), socket.id);
+    context.deps.typing.start(conversationId, context.userId, await otherParticipant(context, conversationId), context.socket.id);
     return {};
-  });
+  },
 
-  on('stop_typing', async (payload) => {
+  async stop_typing(context, payload) {
     const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
-    await otherParticipant(conversationId);
-    deps.typing.stop(conversationId, userId);
+    await otherParticipant(context, conversationId);
+    context.deps.typing.stop(conversationId, context.userId);
     return {};
-  });
+  },
 
-  on('mark_as_read', async (payload) => {
+  async mark_as_read({ userId, deps }, payload) {
     const { conversationId, upToMessageId } = await validatePayload<{ conversationId: number; upToMessageId?: number }>(
       markAsReadSchema,
       payload,
     );
     return deps.messages.markRead(userId, conversationId, upToMessageId);
-  });
+  },
 
-  on('message_delivered', async (payload) => {
+  async message_delivered({ userId, deps }, payload) {
     const { conversationId, upToMessageId } = await validatePayload<{ conversationId: number; upToMessageId: number }>(
       deliveredSchema,
       payload,
     );
     return deps.messages.markDelivered(userId, conversationId, upToMessageId);
-  });
+  },
 
-  on('delete_message', async (payload) => {
+  async delete_message({ userId, deps }, payload) {
     const { messageId } = await validatePayload<{ messageId: number }>(deleteMessageSchema, payload);
     await deps.messages.delete(userId, messageId);
     return {};
-  });
+  },
 
-  on('get_online_status', async (payload) => {
+  async get_online_status({ deps }, payload) {
     const { userIds } = await validatePayload<{ userIds: number[] }>(onlineStatusSchema, payload);
     return { statuses: await deps.presence.statuses(userIds) };
+  },
+};
+
+function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
+  const context: EventContext = { socket, userId: socket.data.principal.userId, deps };
+  socket.onAny((event: string, ...args: unknown[]) => {
+    if (!Object.hasOwn(EVENT_HANDLERS, event)) {
+      // A client waiting on an ack should not wait forever for an event nobody handles.
+      const ack = args.at(-1);
+      if (typeof ack === 'function') ack({ ok: false, error: errorBody(new AppError('NOT_FOUND', 'No such event')) });
+      return;
+    }
+    const handler = EVENT_HANDLERS[event as ClientEventName];
+    answer(socket, event as ClientEventName, deps.logger, (payload) => handler(context, payload))(...args);
   });
+}
+
+/** Conversations this socket's user was confirmed a participant of (made on first use). */
+function knownConversations(socket: ChatSocket): Map<number, number> {
+  return (socket.data.conversations ??= new Map());
+}
+
+/** The other participant, if the user takes part in the conversation (NOT_FOUND otherwise). */
+async function otherParticipant({ socket, userId, deps }: EventContext, conversationId: number): Promise<number> {
+  const known = socket.data.conversations?.get(conversationId);
+  if (known !== undefined) return known;
+  const conversation = await deps.conversations.get(userId, conversationId);
+  knownConversations(socket).set(conversationId, conversation.participant.id);
+  return conversation.participant.id;
 }

@@ -383,6 +383,21 @@ describe('malformed and hostile socket input', () => {
     expect(await error).toEqual({ event: 'join_conversation', error: { code: 'NOT_FOUND', message: expect.any(String) } });
   });
 
+  test('an unknown event with an ack is answered NOT_FOUND; without one it is ignored and the socket keeps serving', async () => {
+    const f = await fixture();
+    const s = await connectAs(app(), f.alice);
+    const errors = record(s, 'error');
+    for (const event of ['no_such_event', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(await emitAck<AckJson>(s, event, { conversationId: f.conversationId })).toEqual({
+        ok: false,
+        error: { code: 'NOT_FOUND', message: 'No such event' },
+      });
+      s.emit(event, {});
+    }
+    expect(await emitAck<AckJson>(s, 'join_conversation', { conversationId: f.conversationId })).toMatchObject({ ok: true });
+    expect(errors).toEqual([]);
+  });
+
   test('an event without an ack that succeeds produces no error event', async () => {
     const f = await fixture();
     const [a, b] = await Promise.all([connectAs(app(), f.alice), connectAs(app(), f.bob)]);
