@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import http from 'node:http';
 import jwt from 'jsonwebtoken';
 import { Server } from 'socket.io';
@@ -8,7 +9,8 @@ import { Server } from 'socket.io';
  * database, no validation schemas and no conversation view. Every Duet figure is set beside this.
  */
 const port = Number(process.env.PORT ?? 0);
-const secret = process.env.JWT_SECRET ?? '';
+// A KeyObject made once, as Duet does: jsonwebtoken would otherwise rebuild it on every verify.
+const secret = createSecretKey(Buffer.from(process.env.JWT_SECRET ?? '', 'utf8'));
 
 const server = http.createServer((req, res) => {
   res.writeHead(req.url === '/ready' ? 200 : 404).end();
