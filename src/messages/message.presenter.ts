@@ -19,7 +19,20 @@ export interface MessageJson {
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
+/**
+ * One JSON view per record, made once: a send puts the same message in its ack, in its event and in
+ * both participants' conversation views (as lastMessage). Views are frozen because they are shared;
+ * records are never changed after a query returns them.
+ */
+const jsonOfRecord = new WeakMap<MessageRecord, MessageJson>();
+
 export function toMessageJson(m: MessageRecord): MessageJson {
+  let json = jsonOfRecord.get(m);
+  if (!json) jsonOfRecord.set(m, (json = Object.freeze(buildMessageJson(m))));
+  return json;
+}
+
+function buildMessageJson(m: MessageRecord): MessageJson {
   return {
     id: m.id,
     conversationId: m.conversationId,
