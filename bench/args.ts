@@ -53,7 +53,7 @@ Throughput:
   --pairs N            sender/receiver pairs (default 50)
   --in-flight K        messages in flight per sender in the closed loop (default 1)
   --duration S         closed-loop measurement seconds (default 10)
-  --rates a,b,c        open-loop steps, msgs/s (default 500,1000,2000,4000,6000,8000)
+  --rates a,b,c        open-loop steps, msgs/s (default 500,1000,1500,2000,3000,4000,6000,8000)
   --step-seconds S     seconds per open-loop step (default 4)
   --procs N            load-generator processes (default 2)
 Reads:
@@ -86,7 +86,7 @@ function defaults(profile: BenchOptions['profile']): BenchOptions {
     closedSeconds: 10,
     warmupSeconds: 2,
     drainSeconds: 10,
-    rates: [500, 1000, 2000, 4000, 6000, 8000],
+    rates: [500, 1000, 1500, 2000, 3000, 4000, 6000, 8000],
     stepSeconds: 4,
     stepWarmupSeconds: 1,
     p99BoundMs: 50,
