@@ -48,9 +48,9 @@ export const DEFAULT_WRITER_OPTIONS: MessageWriterOptions = Object.freeze({ maxB
  * and commits, all under those locks. Within a conversation ids are therefore drawn and made
  * visible in increasing order, so a client catching up with after=<id> never skips a message.
  *
- * A message that dedupes (clientMessageId already used) resolves to { kind: 'duplicate' } without failing its
- * batch. If a batch fails as a whole, its messages are retried one by one, so one bad message
- * fails alone.
+ * A message that dedupes (clientMessageId already used) resolves to { kind: 'duplicate' } without
+ * failing its batch. If a batch fails as a whole, its messages are retried one by one, so one bad
+ * message fails alone.
  */
 export class MessageWriter {
   private readonly queue: Pending[] = [];
