@@ -3,7 +3,7 @@ import jwt, { type Algorithm, type JwtPayload } from 'jsonwebtoken';
 import { type AuthConfig, ConfigError } from '../config';
 import { AppError } from '../shared/errors';
 import type { UserDirectory } from '../users/user.directory';
-import { BoundedMap } from '../shared/bounded-map';
+import { ExpiringCache } from '../shared/bounded-map';
 import { parseUserId } from '../shared/ids';
 
 export interface Principal {
@@ -35,7 +35,7 @@ export class TokenVerifier {
   // Checking a signature costs about half a millisecond, more than the rest of a typical read; a
   // client sends the same token with every request, and a token that verified once verifies the
   // same way until it expires.
-  private readonly verified = new BoundedMap<string, { claims: Principal; until: number }>(MAX_VERIFIED_TOKENS);
+  private readonly verified = new ExpiringCache<string, Principal>(MAX_VERIFIED_TOKENS);
 
   constructor(
     private readonly auth: AuthConfig,
@@ -47,18 +47,10 @@ export class TokenVerifier {
 
   async verify(token: string | undefined): Promise<Principal> {
     if (!token) throw unauthorized('A bearer token is required');
-    const principal = this.verifiedClaims(token) ?? this.checkSignature(token);
+    const principal = this.verified.get(token) ?? this.checkSignature(token);
     // The user is looked up every time (through the user cache): a user the host removes loses access.
     if (!(await this.users.find(principal.userId))) throw unauthorized('The token names an unknown user');
     return principal;
-  }
-
-  private verifiedClaims(token: string): Principal | undefined {
-    const entry = this.verified.get(token);
-    if (!entry) return undefined;
-    if (entry.until > Date.now()) return entry.claims;
-    this.verified.delete(token);
-    return undefined;
   }
 
   private checkSignature(token: string): Principal {
@@ -79,7 +71,7 @@ export class TokenVerifier {
     if (userId === undefined) throw unauthorized(`The token's ${this.auth.userClaim} claim is not a user id`);
     const claims: Principal = { userId, isAdmin: payload[this.auth.roleClaim] === 'admin' };
     const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
-    this.verified.set(token, { claims, until: Math.min(expiresAt, Date.now() + VERIFIED_TOKEN_TTL_MS) });
+    this.verified.set(token, claims, Math.min(expiresAt, Date.now() + VERIFIED_TOKEN_TTL_MS));
     return claims;
   }
 }

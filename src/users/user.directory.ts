@@ -1,13 +1,8 @@
 import { Op } from 'sequelize';
-import { BoundedMap } from '../shared/bounded-map';
+import { ExpiringCache } from '../shared/bounded-map';
 import type { UserAttributes, UserModel } from './user.model';
 
 export type UserProfile = UserAttributes;
-
-interface CacheEntry {
-  profile: UserProfile;
-  expiresAt: number;
-}
 
 const MAX_CACHED_USERS = 50_000;
 
@@ -17,7 +12,7 @@ const MAX_CACHED_USERS = 50_000;
  * so a user the host has just created is usable at once. Concurrent misses for one id share a query.
  */
 export class UserDirectory {
-  private readonly cache = new BoundedMap<number, CacheEntry>(MAX_CACHED_USERS);
+  private readonly cache = new ExpiringCache<number, UserProfile>(MAX_CACHED_USERS);
   private readonly inFlight = new Map<number, Promise<UserProfile | null>>();
 
   constructor(
@@ -26,7 +21,7 @@ export class UserDirectory {
   ) {}
 
   async find(id: number): Promise<UserProfile | null> {
-    const cached = this.fromCache(id);
+    const cached = this.cache.get(id);
     if (cached) return cached;
     let pending = this.inFlight.get(id);
     if (!pending) {
@@ -43,20 +38,12 @@ export class UserDirectory {
     const result = new Map<number, UserProfile>();
     const missing: number[] = [];
     for (const id of new Set(ids)) {
-      const cached = this.fromCache(id);
+      const cached = this.cache.get(id);
       if (cached) result.set(id, cached);
       else missing.push(id);
     }
     if (missing.length) for (const [id, profile] of await this.load(missing)) result.set(id, profile);
     return result;
-  }
-
-  private fromCache(id: number): UserProfile | undefined {
-    const entry = this.cache.get(id);
-    if (!entry) return undefined;
-    if (entry.expiresAt > Date.now()) return entry.profile;
-    this.cache.delete(id);
-    return undefined;
   }
 
   private async load(ids: number[]): Promise<Map<number, UserProfile>> {
@@ -72,6 +59,6 @@ export class UserDirectory {
 
   private remember(profile: UserProfile): void {
     if (this.cacheMs <= 0) return;
-    this.cache.set(profile.id, { profile, expiresAt: Date.now() + this.cacheMs });
+    this.cache.set(profile.id, profile, Date.now() + this.cacheMs);
   }
 }
