@@ -123,7 +123,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   if (options.migrate ?? true) await migrate(sequelize, users);
 
   const sql = new Sql(sequelize);
-  const userDirectory = new UserDirectory(defineUserModel(sequelize, users), options.userCacheMs ?? 30_000);
+  const userDirectory = new UserDirectory(sql, defineUserModel(sequelize, users), options.userCacheMs ?? 30_000);
   const conversationRepository = new ConversationRepository(sql);
   const messageRepository = new MessageRepository(sql);
   const audit = new AuditLogRepository(sql);
@@ -207,7 +207,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       if (realtime) throw new Error('createChat: attach() was already called');
       realtime = createRealtime(
         server,
-        { sql, verifier, conversations, conversationRepository, messages, logger },
+        { sql, verifier, conversations, messages, logger },
         { ...DEFAULT_REALTIME_OPTIONS, ...options.realtime },
       );
       target = realtime.notifier;

@@ -120,17 +120,6 @@ export class ConversationRepository {
     return rows.map(toConversationRecord);
   }
 
-  /** Everyone the user shares a conversation with. */
-  async partnersOf(userId: number): Promise<number[]> {
-    const rows = await this.sql.rows<{ id: number }>(
-      `SELECT participant_2_id AS id FROM conversations WHERE participant_1_id = $1
-       UNION
-       SELECT participant_1_id AS id FROM conversations WHERE participant_2_id = $1`,
-      [userId],
-    );
-    return rows.map((r) => Number(r.id));
-  }
-
   /** Conversations with unread messages for the user, read from the counters (no message scan). */
   async unreadForUser(userId: number): Promise<UnreadRow[]> {
     const rows = await this.sql.rows<{ id: number; unread: number }>(

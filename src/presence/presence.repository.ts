@@ -1,8 +1,49 @@
-import { Sql, toDate } from '../db/sql';
+import { type Statement, Sql, toDate, toNullableDate } from '../db/sql';
 
-/** lastSeenAt, kept in Duet's own table so it survives restarts. */
+/** Everyone who shares a conversation with user $1 (each side of the pair has its own index). */
+const PARTNERS = `ARRAY(
+  SELECT participant_2_id FROM conversations WHERE participant_1_id = $1
+  UNION
+  SELECT participant_1_id FROM conversations WHERE participant_2_id = $1)`;
+
+const ARRIVAL: Statement = {
+  name: 'duet_presence_arrival',
+  text: `SELECT (SELECT last_seen_at FROM user_presence WHERE user_id = $1) AS last_seen_at, ${PARTNERS} AS partners`,
+};
+
+const DEPARTURE: Statement = {
+  name: 'duet_presence_departure',
+  text: `WITH saved AS (
+           INSERT INTO user_presence (user_id, last_seen_at) VALUES ($1, $2)
+           ON CONFLICT (user_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at)
+         SELECT ${PARTNERS} AS partners`,
+};
+
+export interface Arrival {
+  /** When the user last went offline; null if never. */
+  lastSeen: Date | null;
+  /** Who hears of the user's presence changes. */
+  partners: number[];
+}
+
+/**
+ * lastSeenAt, kept in Duet's own table so it survives restarts, and who hears of a presence
+ * change. A change needs both, so each is one round trip: sockets connect in bursts (every client
+ * reconnects after a deploy), and every query on that path is paid ten thousand times over.
+ */
 export class PresenceRepository {
   constructor(private readonly sql: Sql) {}
+
+  async arrival(userId: number): Promise<Arrival> {
+    const row = await this.sql.row<{ last_seen_at: unknown; partners: unknown[] }>(ARRIVAL, [userId]);
+    return { lastSeen: toNullableDate(row?.last_seen_at), partners: (row?.partners ?? []).map(Number) };
+  }
+
+  /** Records that the user went offline at `at`; returns who hears of it. */
+  async departure(userId: number, at: Date): Promise<number[]> {
+    const row = await this.sql.row<{ partners: unknown[] }>(DEPARTURE, [userId, at]);
+    return (row?.partners ?? []).map(Number);
+  }
 
   async saveLastSeen(userId: number, at: Date): Promise<void> {
     await this.sql.rows(

@@ -1,4 +1,3 @@
-import type { ConversationRepository } from '../conversations/conversation.repository';
 import type { PresenceRepository } from './presence.repository';
 import type { PresenceStore } from './presence-store';
 
@@ -12,7 +11,6 @@ export interface PresenceJson {
 export interface PresenceServiceDeps {
   store: PresenceStore;
   repository: PresenceRepository;
-  conversations: ConversationRepository;
   /** Delivers a presence change to these users. */
   publish(userIds: number[], event: PresenceJson): void;
   /** How long after the last socket leaves the user is announced offline. */
@@ -32,8 +30,8 @@ export class PresenceService {
       this.leaving.delete(userId);
     }
     if ((await this.deps.store.connected(userId, socketId)) !== 'announce-online') return;
-    const lastSeen = (await this.deps.repository.lastSeen([userId])).get(userId) ?? null;
-    await this.announce({ userId, online: true, lastSeenAt: lastSeen ? lastSeen.toISOString() : null });
+    const { lastSeen, partners } = await this.deps.repository.arrival(userId);
+    this.announce(partners, { userId, online: true, lastSeenAt: lastSeen?.toISOString() ?? null });
   }
 
   async disconnected(userId: number, socketId: string): Promise<void> {
@@ -67,12 +65,11 @@ export class PresenceService {
     if (this.leaving.get(userId)?.at !== at) return;
     this.leaving.delete(userId);
     if ((await this.deps.store.graceExpired(userId)) !== 'announce-offline') return;
-    await this.deps.repository.saveLastSeen(userId, at);
-    await this.announce({ userId, online: false, lastSeenAt: at.toISOString() });
+    const partners = await this.deps.repository.departure(userId, at);
+    this.announce(partners, { userId, online: false, lastSeenAt: at.toISOString() });
   }
 
-  private async announce(event: PresenceJson): Promise<void> {
-    const partners = await this.deps.conversations.partnersOf(event.userId);
+  private announce(partners: number[], event: PresenceJson): void {
     if (partners.length) this.deps.publish(partners, event);
   }
 }

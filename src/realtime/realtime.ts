@@ -1,7 +1,6 @@
 import type http from 'node:http';
 import { Server } from 'socket.io';
 import type { TokenVerifier } from '../auth/token-verifier';
-import type { ConversationRepository } from '../conversations/conversation.repository';
 import type { ConversationService } from '../conversations/conversation.service';
 import type { Sql } from '../db/sql';
 import type { MessageService } from '../messages/message.service';
@@ -38,7 +37,6 @@ export interface RealtimeDeps {
   sql: Sql;
   verifier: TokenVerifier;
   conversations: ConversationService;
-  conversationRepository: ConversationRepository;
   messages: MessageService;
   logger: Logger;
 }
@@ -73,7 +71,6 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
   const presence = new PresenceService({
     store: options.presenceStore ?? new MemoryPresenceStore(),
     repository: new PresenceRepository(deps.sql),
-    conversations: deps.conversationRepository,
     publish: (userIds, event) => io.to(userIds.map(userRoom)).emit('presence', event),
     graceMs: options.presenceGraceMs,
   });

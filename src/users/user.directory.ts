@@ -1,4 +1,6 @@
-import { Op } from 'sequelize';
+import { createHash } from 'node:crypto';
+import { DataTypes } from 'sequelize';
+import type { Sql, Statement } from '../db/sql';
 import { ExpiringCache } from '../shared/bounded-map';
 import type { UserAttributes, UserModel } from './user.model';
 
@@ -14,11 +16,15 @@ const MAX_CACHED_USERS = 50_000;
 export class UserDirectory {
   private readonly cache = new ExpiringCache<number, UserProfile>(MAX_CACHED_USERS);
   private readonly inFlight = new Map<number, Promise<UserProfile | null>>();
+  private readonly lookup: Statement;
 
   constructor(
-    private readonly users: UserModel,
+    private readonly sql: Sql,
+    users: UserModel,
     private readonly cacheMs: number,
-  ) {}
+  ) {
+    this.lookup = lookupStatement(users);
+  }
 
   async find(id: number): Promise<UserProfile | null> {
     const cached = this.cache.get(id);
@@ -47,9 +53,9 @@ export class UserDirectory {
   }
 
   private async load(ids: number[]): Promise<Map<number, UserProfile>> {
-    const rows = await this.users.findAll({ where: { id: { [Op.in]: ids } }, raw: true });
+    const rows = await this.sql.rows<UserAttributes>(this.lookup, [ids]);
     const found = new Map<number, UserProfile>();
-    for (const row of rows as unknown as UserAttributes[]) {
+    for (const row of rows) {
       const profile: UserProfile = { id: Number(row.id), name: row.name ?? null, avatarUrl: row.avatarUrl ?? null };
       found.set(profile.id, profile);
       this.remember(profile);
@@ -61,4 +67,21 @@ export class UserDirectory {
     if (this.cacheMs <= 0) return;
     this.cache.set(profile.id, profile, Date.now() + this.cacheMs);
   }
+}
+
+/**
+ * The lookup as plain SQL over the columns the model maps (the host's names come from config).
+ * Every first connect of a user runs it, and Sequelize's findAll cost more CPU than the query.
+ * Named per text: two Duets on one pool may map different tables.
+ */
+function lookupStatement(users: UserModel): Statement {
+  const attributes = users.getAttributes();
+  const column = (attribute: keyof UserAttributes) => {
+    const definition = attributes[attribute];
+    return definition.type instanceof DataTypes.VIRTUAL ? 'NULL' : `"${definition.field ?? attribute}"`;
+  };
+  const text =
+    `SELECT ${column('id')} AS "id", ${column('name')} AS "name", ${column('avatarUrl')} AS "avatarUrl" ` +
+    `FROM "${String(users.getTableName())}" WHERE ${column('id')} = ANY($1)`;
+  return { name: `duet_user_lookup_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text };
 }
