@@ -6,7 +6,7 @@ import type { MachineInfo } from './machine';
 import type { EndpointFigures, ReadEndpoint } from './reads';
 import { READ_ENDPOINTS } from './reads';
 import { ratio } from './stats';
-import type { KneeResult, MeasuredRun } from './throughput';
+import type { KneeResult, KneeStep, MeasuredRun } from './throughput';
 
 /** The results file, the printed tables and the check against the issue's targets. */
 
@@ -160,6 +160,23 @@ function runRows(relay: MeasuredRun, duet: MeasuredRun): string[][] {
   ];
 }
 
+/** Duet's side of each run: what else ran while it was measured. */
+function backgroundTable(closed: MeasuredRun | undefined, steps: KneeStep[]): string {
+  const runs: [string, MeasuredRun][] = [...(closed ? [['closed', closed] as [string, MeasuredRun]] : []), ...steps.map((st): [string, MeasuredRun] => [`${st.rate}`, st])];
+  const rows = runs
+    .filter(([, run]) => run.background)
+    .map(([label, run]) => {
+      const b = run.background!;
+      return [label, fmt(run.e2eLatencyMs.p99, 2), fmt(b.maxEventLoopDelayMs, 1), `${b.gcPauses} / ${b.gcPausesOver10ms} / ${b.gcPauseMs}`, `${b.checkpoints}`, `${b.autovacuums} / ${b.autoanalyzes}`, fmt(b.walBytesPerMessage)];
+    });
+  if (!rows.length) return '';
+  return table(
+    'Duet during each run: what else happened (event-loop delay and GC from its /metrics; PostgreSQL statistics)',
+    ['run', 'e2e p99 ms', 'max loop delay ms', 'GC pauses / ≥10 ms / total ms', 'checkpoints', 'autovacuum / analyze', 'WAL B/msg'],
+    rows,
+  );
+}
+
 export function renderTables(r: BenchResults): string {
   let out = '';
   if (r.closedLoop) {
@@ -193,6 +210,7 @@ export function renderTables(r: BenchResults): string {
       if (k.stoppedEarly) out += `  (${name}: ${k.stoppedEarly})\n`;
       if (k.failedBelowKnee.length) out += `  (${name}: steps below its knee failed: ${k.failedBelowKnee.join(', ')} msgs/s)\n`;
     }
+    out += backgroundTable(r.closedLoop?.duet, r.knee.duet.steps);
   }
   if (r.reads && r.reads.levels.length) {
     const levels = r.reads.levels;

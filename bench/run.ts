@@ -5,6 +5,7 @@ import path from 'node:path';
 import { type BenchOptions, parseArgs, UsageError } from './args';
 import { BenchDb, tokensFor } from './db';
 import { GeneratorPool } from './generator-pool';
+import { BackgroundProbe } from './background';
 import { measureIdle } from './idle';
 import { machineInfo } from './machine';
 import { postgresProbe, processProbe } from './proc-cpu';
@@ -94,6 +95,7 @@ async function throughput(s: Session, results: BenchResults): Promise<void> {
       name: 'duet',
       url: s.duet!.url,
       probes: [processProbe('duet', s.duet!.pid), ...(postmaster ? [postgresProbe(postmaster)] : [])],
+      background: new BackgroundProbe(db, `${s.duet!.url}/metrics`),
       storedRows: async (tag) => {
         const row = await db.one<{ rows: number; distinct: number }>(
           `SELECT count(*)::int AS rows, count(DISTINCT (sender_id, client_message_id))::int AS distinct

@@ -1,4 +1,5 @@
 import type { BenchOptions } from './args';
+import type { Background, BackgroundProbe } from './background';
 import type { GeneratorPool, LoadFigures } from './generator-pool';
 import { type CpuProbe, CpuMeter } from './proc-cpu';
 import { sleep } from './processes';
@@ -13,6 +14,8 @@ export interface Target {
   probes: CpuProbe[];
   /** Duet only: rows stored under a run's clientMessageId prefix, for duplicate and missing counts. */
   storedRows?: (tag: string) => Promise<{ rows: number; distinct: number }>;
+  /** Duet only: checkpoints, autovacuum, WAL, GC pauses and event-loop delay during each run. */
+  background?: BackgroundProbe;
 }
 
 export interface CpuUse {
@@ -28,6 +31,7 @@ export interface MeasuredRun extends LoadFigures {
   cpu: Record<string, CpuUse>;
   /** Duet: duplicates = rows beyond one per clientMessageId; missing = acked ok but not stored. */
   stored?: { rows: number; duplicates: number; missing: number };
+  background?: Background;
 }
 
 /** The parts of the run's options the throughput runs read. */
@@ -39,10 +43,12 @@ export type ThroughputOptions = Pick<
 let runCounter = 0;
 
 async function measuredRun(target: Target, pool: GeneratorPool, spec: RunSpec): Promise<MeasuredRun> {
+  const mark = await target.background?.begin();
   const meter = new CpuMeter([...target.probes, pool.cpuProbe()]);
   meter.begin();
   const figures = await pool.run(spec);
   const { wallSeconds, cpuSeconds } = meter.end();
+  const background = mark && (await target.background!.end(mark, figures.ackOk));
   const cpu: Record<string, CpuUse> = {};
   for (const [label, seconds] of Object.entries(cpuSeconds)) {
     cpu[label] = {
@@ -51,7 +57,7 @@ async function measuredRun(target: Target, pool: GeneratorPool, spec: RunSpec): 
       usPerMessage: seconds === null || !figures.ackOk ? null : round((seconds * 1e6) / figures.ackOk, 1),
     };
   }
-  const run: MeasuredRun = { ...figures, wallSeconds, cpu };
+  const run: MeasuredRun = { ...figures, wallSeconds, cpu, ...(background && { background }) };
   if (target.storedRows) {
     const { rows, distinct } = await target.storedRows(spec.tag);
     run.stored = { rows, duplicates: rows - distinct, missing: Math.max(0, figures.ackOk - distinct) };

@@ -1,0 +1,101 @@
+import type { BenchDb } from './db';
+
+/**
+ * What else happened while a step was measured, on Duet's side: PostgreSQL's checkpoints and
+ * autovacuum runs and the WAL written (from the statistics views), and the server's GC pauses and
+ * worst event-loop delay (from Duet's own /metrics, prom-client's default metrics). A latency tail
+ * either lines up with one of these or it does not; earlier runs could only guess.
+ */
+export interface Background {
+  checkpoints: number;
+  autovacuums: number;
+  autoanalyzes: number;
+  walBytesPerMessage: number | null;
+  gcPauses: number;
+  /** GC pauses of 10 ms or more (prom-client's histogram bucket boundary). */
+  gcPausesOver10ms: number;
+  gcPauseMs: number;
+  /** The longest the event loop was late over the step; null when /metrics did not say. */
+  maxEventLoopDelayMs: number | null;
+}
+
+interface Mark {
+  pg: PgCounters;
+  gc: GcCounters;
+}
+
+interface PgCounters {
+  checkpoints: number;
+  autovacuums: number;
+  autoanalyzes: number;
+  walLsn: string;
+}
+
+interface GcCounters {
+  count: number;
+  under10ms: number;
+  seconds: number;
+  maxLagSeconds: number | null;
+}
+
+export class BackgroundProbe {
+  private checkpointQuery?: string;
+
+  constructor(
+    private readonly db: BenchDb,
+    private readonly metricsUrl: string,
+  ) {}
+
+  /** Reads the counters; reading /metrics also restarts prom-client's event-loop delay window. */
+  async begin(): Promise<Mark> {
+    return { pg: await this.pgCounters(), gc: await this.gcCounters() };
+  }
+
+  async end(mark: Mark, messages: number): Promise<Background> {
+    const [pg, gc] = [await this.pgCounters(), await this.gcCounters()];
+    const { bytes } = await this.db.one<{ bytes: string }>('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS bytes', [
+      pg.walLsn,
+      mark.pg.walLsn,
+    ]);
+    return {
+      checkpoints: pg.checkpoints - mark.pg.checkpoints,
+      autovacuums: pg.autovacuums - mark.pg.autovacuums,
+      autoanalyzes: pg.autoanalyzes - mark.pg.autoanalyzes,
+      walBytesPerMessage: messages ? Math.round(Number(bytes) / messages) : null,
+      gcPauses: gc.count - mark.gc.count,
+      gcPausesOver10ms: gc.count - gc.under10ms - (mark.gc.count - mark.gc.under10ms),
+      gcPauseMs: Math.round((gc.seconds - mark.gc.seconds) * 1000),
+      maxEventLoopDelayMs: gc.maxLagSeconds === null ? null : Math.round(gc.maxLagSeconds * 10_000) / 10,
+    };
+  }
+
+  private async pgCounters(): Promise<PgCounters> {
+    // PostgreSQL 17 moved the checkpoint counters from pg_stat_bgwriter to pg_stat_checkpointer.
+    this.checkpointQuery ??= (await this.db.one<{ found: boolean }>("SELECT to_regclass('pg_catalog.pg_stat_checkpointer') IS NOT NULL AS found")).found
+      ? 'SELECT num_timed + num_requested FROM pg_stat_checkpointer'
+      : 'SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter';
+    const row = await this.db.one<{ checkpoints: string; autovacuums: string; autoanalyzes: string; lsn: string }>(
+      `SELECT (${this.checkpointQuery})::text AS checkpoints,
+              (SELECT coalesce(sum(autovacuum_count), 0) FROM pg_stat_user_tables)::text AS autovacuums,
+              (SELECT coalesce(sum(autoanalyze_count), 0) FROM pg_stat_user_tables)::text AS autoanalyzes,
+              pg_current_wal_lsn()::text AS lsn`,
+    );
+    return { checkpoints: Number(row.checkpoints), autovacuums: Number(row.autovacuums), autoanalyzes: Number(row.autoanalyzes), walLsn: row.lsn };
+  }
+
+  private async gcCounters(): Promise<GcCounters> {
+    const text = await (await fetch(this.metricsUrl)).text();
+    const sum = (name: string, filter = '') =>
+      text
+        .split('\n')
+        .filter((line) => line.startsWith(name) && line.includes(filter))
+        .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    const lag = text.split('\n').find((line) => line.startsWith('nodejs_eventloop_lag_max_seconds'));
+    return {
+      count: sum('nodejs_gc_duration_seconds_count'),
+      under10ms: sum('nodejs_gc_duration_seconds_bucket', 'le="0.01"'),
+      seconds: sum('nodejs_gc_duration_seconds_sum'),
+      maxLagSeconds: lag ? Number(lag.slice(lag.lastIndexOf(' ') + 1)) : null,
+    };
+  }
+}
