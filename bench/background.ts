@@ -1,10 +1,14 @@
+import fs from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { BenchDb } from './db';
 
 /**
  * What else happened while a step was measured, on Duet's side: PostgreSQL's checkpoints and
  * autovacuum runs and the WAL written (from the statistics views), and the server's GC pauses and
- * worst event-loop delay (from Duet's own /metrics, prom-client's default metrics). A latency tail
- * either lines up with one of these or it does not; earlier runs could only guess.
+ * worst event-loop delay (from Duet's own /metrics, prom-client's default metrics). Beside them, two
+ * machine-wide signs: CPU time the hypervisor took from this VM (steal, /proc/stat), and the worst
+ * event-loop delay of this harness process, which does almost nothing during a run, so a long delay
+ * there means the whole machine stalled, not Duet. A latency tail lines up with one of these or not.
  */
 export interface Background {
   checkpoints: number;
@@ -17,11 +21,16 @@ export interface Background {
   gcPauseMs: number;
   /** The longest the event loop was late over the step; null when /metrics did not say. */
   maxEventLoopDelayMs: number | null;
+  /** This (nearly idle) harness process's worst event-loop delay over the step. */
+  harnessMaxEventLoopDelayMs: number;
+  /** CPU time stolen from this VM by the hypervisor, all cores together; null without /proc/stat. */
+  stealMs: number | null;
 }
 
 interface Mark {
   pg: PgCounters;
   gc: GcCounters;
+  stealTicks: number | null;
 }
 
 interface PgCounters {
@@ -40,6 +49,7 @@ interface GcCounters {
 
 export class BackgroundProbe {
   private checkpointQuery?: string;
+  private readonly harnessDelay = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(
     private readonly db: BenchDb,
@@ -48,10 +58,15 @@ export class BackgroundProbe {
 
   /** Reads the counters; reading /metrics also restarts prom-client's event-loop delay window. */
   async begin(): Promise<Mark> {
-    return { pg: await this.pgCounters(), gc: await this.gcCounters() };
+    const mark = { pg: await this.pgCounters(), gc: await this.gcCounters(), stealTicks: stealTicks() };
+    this.harnessDelay.reset();
+    this.harnessDelay.enable();
+    return mark;
   }
 
   async end(mark: Mark, messages: number): Promise<Background> {
+    this.harnessDelay.disable();
+    const steal = stealTicks();
     const [pg, gc] = [await this.pgCounters(), await this.gcCounters()];
     const { bytes } = await this.db.one<{ bytes: string }>('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS bytes', [
       pg.walLsn,
@@ -66,6 +81,8 @@ export class BackgroundProbe {
       gcPausesOver10ms: gc.count - gc.under10ms - (mark.gc.count - mark.gc.under10ms),
       gcPauseMs: Math.round((gc.seconds - mark.gc.seconds) * 1000),
       maxEventLoopDelayMs: gc.maxLagSeconds === null ? null : Math.round(gc.maxLagSeconds * 10_000) / 10,
+      harnessMaxEventLoopDelayMs: Math.round(this.harnessDelay.max / 1e5) / 10,
+      stealMs: steal === null || mark.stealTicks === null ? null : (steal - mark.stealTicks) * TICK_MS,
     };
   }
 
@@ -97,5 +114,19 @@ export class BackgroundProbe {
       seconds: sum('nodejs_gc_duration_seconds_sum'),
       maxLagSeconds: lag ? Number(lag.slice(lag.lastIndexOf(' ') + 1)) : null,
     };
+  }
+}
+
+/** /proc/stat counts in USER_HZ ticks, 100 per second on Linux. */
+const TICK_MS = 10;
+
+/** The machine's steal time so far (the 8th number of the `cpu` line), in ticks. */
+function stealTicks(): number | null {
+  try {
+    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+    const steal = Number(fields[8]);
+    return Number.isFinite(steal) ? steal : null;
+  } catch {
+    return null;
   }
 }
