@@ -21,6 +21,8 @@ export interface Background {
   gcPauseMs: number;
   /** The longest the event loop was late over the step; null when /metrics did not say. */
   maxEventLoopDelayMs: number | null;
+  /** Duet's V8 heap in use at the end of the step, MiB. */
+  heapUsedMiB: number | null;
   /** This (nearly idle) harness process's worst event-loop delay over the step. */
   harnessMaxEventLoopDelayMs: number;
   /** CPU time stolen from this VM by the hypervisor, all cores together; null without /proc/stat. */
@@ -45,6 +47,7 @@ interface GcCounters {
   under10ms: number;
   seconds: number;
   maxLagSeconds: number | null;
+  heapUsedBytes: number | null;
 }
 
 export class BackgroundProbe {
@@ -81,6 +84,7 @@ export class BackgroundProbe {
       gcPausesOver10ms: gc.count - gc.under10ms - (mark.gc.count - mark.gc.under10ms),
       gcPauseMs: Math.round((gc.seconds - mark.gc.seconds) * 1000),
       maxEventLoopDelayMs: gc.maxLagSeconds === null ? null : Math.round(gc.maxLagSeconds * 10_000) / 10,
+      heapUsedMiB: gc.heapUsedBytes === null ? null : Math.round(gc.heapUsedBytes / 2 ** 20),
       harnessMaxEventLoopDelayMs: Math.round(this.harnessDelay.max / 1e5) / 10,
       stealMs: steal === null || mark.stealTicks === null ? null : (steal - mark.stealTicks) * TICK_MS,
     };
@@ -107,12 +111,16 @@ export class BackgroundProbe {
         .split('\n')
         .filter((line) => line.startsWith(name) && line.includes(filter))
         .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-    const lag = text.split('\n').find((line) => line.startsWith('nodejs_eventloop_lag_max_seconds'));
+    const gauge = (name: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : null;
+    };
     return {
       count: sum('nodejs_gc_duration_seconds_count'),
       under10ms: sum('nodejs_gc_duration_seconds_bucket', 'le="0.01"'),
       seconds: sum('nodejs_gc_duration_seconds_sum'),
-      maxLagSeconds: lag ? Number(lag.slice(lag.lastIndexOf(' ') + 1)) : null,
+      maxLagSeconds: gauge('nodejs_eventloop_lag_max_seconds'),
+      heapUsedBytes: gauge('nodejs_heap_size_used_bytes'),
     };
   }
 }

@@ -167,12 +167,12 @@ function backgroundTable(closed: MeasuredRun | undefined, steps: KneeStep[]): st
     .filter(([, run]) => run.background)
     .map(([label, run]) => {
       const b = run.background!;
-      return [label, fmt(run.e2eLatencyMs.p99, 2), fmt(b.maxEventLoopDelayMs, 1), fmt(b.harnessMaxEventLoopDelayMs, 1), fmt(b.stealMs), `${b.gcPauses} / ${b.gcPausesOver10ms} / ${b.gcPauseMs}`, `${b.checkpoints}`, `${b.autovacuums} / ${b.autoanalyzes}`, fmt(b.walBytesPerMessage)];
+      return [label, fmt(run.e2eLatencyMs.p99, 2), fmt(b.maxEventLoopDelayMs, 1), fmt(b.harnessMaxEventLoopDelayMs, 1), fmt(b.stealMs), `${b.gcPauses} / ${b.gcPausesOver10ms} / ${b.gcPauseMs}`, `${b.checkpoints}`, `${b.autovacuums} / ${b.autoanalyzes}`, fmt(b.walBytesPerMessage), fmt(b.heapUsedMiB)];
     });
   if (!rows.length) return '';
   return table(
     'Duet during each run: what else happened (event-loop delay and GC from its /metrics; PostgreSQL statistics)',
-    ['run', 'e2e p99 ms', 'duet max loop delay ms', 'harness max loop delay ms', 'steal ms', 'GC pauses / ≥10 ms / total ms', 'checkpoints', 'autovacuum / analyze', 'WAL B/msg'],
+    ['run', 'e2e p99 ms', 'duet max loop delay ms', 'harness max loop delay ms', 'steal ms', 'GC pauses / ≥10 ms / total ms', 'checkpoints', 'autovacuum / analyze', 'WAL B/msg', 'heap MiB'],
     rows,
   );
 }

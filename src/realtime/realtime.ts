@@ -12,6 +12,7 @@ import type { ChatNotifier } from '../events/chat-notifier';
 import type { Logger } from '../shared/logger';
 import { userRoom } from './rooms';
 import { registerSocketHandlers } from './socket.handler';
+import { boundedRecoveryAdapter } from './recovery-buffer';
 import { type ChatServer, socketNotifier } from './socket-notifier';
 
 export interface RealtimeOptions {
@@ -21,6 +22,8 @@ export interface RealtimeOptions {
   presenceGraceMs: number;
   /** How long Socket.IO keeps a dropped connection's state for recovery. */
   recoveryWindowMs: number;
+  /** How many of the newest broadcast events are kept for recovery (bounds the memory it takes). */
+  recoveryMaxEvents: number;
   /** Largest socket message; bigger ones close that connection. */
   maxPayloadBytes: number;
   presenceStore?: PresenceStore;
@@ -30,6 +33,7 @@ export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = Object.freeze({
   typingTtlMs: 10_000,
   presenceGraceMs: 2_000,
   recoveryWindowMs: 2 * 60_000,
+  recoveryMaxEvents: 10_000,
   maxPayloadBytes: 64 * 1024,
 });
 
@@ -61,6 +65,7 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
         (target as unknown as ChatServer)
       : new Server(target, {
           connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: false },
+          adapter: boundedRecoveryAdapter(options.recoveryMaxEvents),
           perMessageDeflate: false,
           maxHttpBufferSize: options.maxPayloadBytes,
         });

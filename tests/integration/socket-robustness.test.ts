@@ -814,3 +814,67 @@ test('no client input ever caused an unhandled promise rejection', async () => {
   process.off('unhandledRejection', onUnhandled);
   expect(unhandled).toEqual([]);
 });
+
+// =============================================================================================
+
+describe('the recovery buffer keeps only the newest events', () => {
+  const MAX_EVENTS = 4;
+  const app = useSocketApp({ realtime: { recoveryMaxEvents: MAX_EVENTS } });
+  const bufferedEvents = () => (app().realtime.io.of('/').adapter as unknown as { packets: unknown[] }).packets.length;
+
+  /** Bob, on a client that reconnects by itself, holding the offset of one live message. */
+  async function bobWithOffset(alice: number, bob: number): Promise<{ b: ClientSocket; conversationId: number; lastId: number }> {
+    const b = await reconnectingClient(app(), bob);
+    const live = nextEvent<Sent>(b, 'new_message');
+    const sent = await sendMessage(app(), alice, bob, 'live');
+    await live;
+    return { b, conversationId: sent.message.conversationId, lastId: sent.message.id };
+  }
+
+  async function awayAndBack(b: ClientSocket, bob: number, whileAway: () => Promise<void>): Promise<void> {
+    await dropTransport(b);
+    await serverSawLeave(app(), bob);
+    const reconnected = nextEvent(b, 'connect', 5000);
+    await whileAway();
+    await reconnected;
+  }
+
+  test('however many events go out, at most a quarter more than the bound are held', async () => {
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    for (let i = 0; i < 12; i++) await sendMessage(app(), alice, bob, `m${i}`);
+    // Three events a message: 36 went out.
+    expect(bufferedEvents()).toBeGreaterThanOrEqual(MAX_EVENTS);
+    expect(bufferedEvents()).toBeLessThanOrEqual(MAX_EVENTS * 1.25);
+  });
+
+  test('a client whose last event is still held is recovered with what it missed', async () => {
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const { b } = await bobWithOffset(alice, bob);
+    const seen = record<Sent>(b, 'new_message');
+    let awayId = 0;
+    // One message while away: three events, so Bob's last one is still among the newest four.
+    await awayAndBack(b, bob, async () => {
+      awayId = (await sendMessage(app(), alice, bob, 'away')).message.id;
+    });
+    expect(b.recovered).toBe(true);
+    await settle();
+    expect(seen.map((e) => e.message.id)).toEqual([awayId]);
+  });
+
+  test('a client whose last event fell out is not recovered, and catches up from history with nothing missing', async () => {
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const { b, conversationId, lastId } = await bobWithOffset(alice, bob);
+    const awayIds: number[] = [];
+    await awayAndBack(b, bob, async () => {
+      for (let i = 0; i < 3; i++) awayIds.push((await sendMessage(app(), alice, bob, `away ${i}`)).message.id);
+    });
+    expect(b.recovered).toBe(false);
+    const res = await app().api().get(`/api/chat/conversations/${conversationId}/messages?after=${lastId}`).set(bearer(bob));
+    expect(res.status).toBe(200);
+    expect((res.body.messages as MessageJson[]).map((m) => m.id)).toEqual(awayIds);
+    // The fresh connection is in Bob's room again.
+    const received = nextEvent<Sent>(b, 'new_message');
+    await sendMessage(app(), alice, bob, 'after');
+    expect((await received).message.content).toBe('after');
+  });
+});
