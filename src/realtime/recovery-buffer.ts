@@ -1,16 +1,30 @@
-import { type BroadcastOptions, SessionAwareAdapter } from 'socket.io-adapter';
+import { Adapter, type BroadcastOptions, SessionAwareAdapter } from 'socket.io-adapter';
+import type { ServerToClientEvents } from './events';
+
+/**
+ * Events that describe a state rather than add to a history: a recovering client wants the state
+ * now (it asks `get_online_status`, docs/realtime.md), not a replay of every change it missed, and
+ * a reconnect storm's presence fan-out would otherwise push every message event out of the buffer.
+ */
+const NOT_REPLAYED: ReadonlySet<string> = new Set<keyof ServerToClientEvents>(['presence', 'user_typing']);
 
 /**
  * Socket.IO's recovery adapter keeps every broadcast event, with its payload, for the whole
  * recovery window, however fast they come: at 1,000 msgs/s (three events each) that is over half a
  * million events held in the heap for two minutes or more, which every major GC walks, and which a
- * recovering client's offset is looked up in one by one. This adapter keeps the newest `maxPackets`.
- * A client whose last event has dropped out is not recovered (`socket.recovered` is false) and
- * catches up from history with `after=`, which every client does anyway (docs/realtime.md).
+ * recovering client's offset is looked up in one by one. This adapter keeps the newest `maxPackets`,
+ * and none of the state events above. A client whose last event has dropped out is not recovered
+ * (`socket.recovered` is false) and catches up from history with `after=`, which every client does
+ * anyway (docs/realtime.md).
  */
 export function boundedRecoveryAdapter(maxPackets: number): typeof SessionAwareAdapter {
   return class BoundedRecoveryAdapter extends SessionAwareAdapter {
-    override broadcast(packet: unknown, opts: BroadcastOptions): void {
+    override broadcast(packet: { data?: unknown[] }, opts: BroadcastOptions): void {
+      const event = packet.data?.[0];
+      if (typeof event === 'string' && NOT_REPLAYED.has(event)) {
+        Adapter.prototype.broadcast.call(this, packet, opts);
+        return;
+      }
       super.broadcast(packet, opts);
       const { packets } = this as unknown as { packets: unknown[] };
       // Trimmed a fifth at a time rather than one by one: shifting a long array costs its length.

@@ -847,6 +847,21 @@ describe('the recovery buffer keeps only the newest events', () => {
     expect(bufferedEvents()).toBeLessThanOrEqual(MAX_EVENTS * 1.25);
   });
 
+  test('presence and typing changes are delivered but not kept for replay', async () => {
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), alice, bob, 'hello');
+    const a = await connectAs(app(), alice);
+    const b = await comeOnline(app(), bob, a);
+    const typing = nextEvent(a, 'user_typing');
+    await sendMessage(app(), alice, bob, 'again');
+    expect((await emitAck<AckJson>(b, 'typing', { conversationId: sent.message.conversationId })).ok).toBe(true);
+    await typing;
+    const kept = (app().realtime.io.of('/').adapter as unknown as { packets: { data: unknown[] }[] }).packets.map((p) => p.data[0]);
+    expect(kept).toContain('new_message');
+    expect(kept).not.toContain('presence');
+    expect(kept).not.toContain('user_typing');
+  });
+
   test('a client whose last event is still held is recovered with what it missed', async () => {
     const { alice, bob } = await createCast(app().chat.sequelize);
     const { b } = await bobWithOffset(alice, bob);
