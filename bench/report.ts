@@ -5,6 +5,9 @@ import type { IdleFigures } from './idle';
 import type { MachineInfo } from './machine';
 import type { EndpointFigures, ReadEndpoint } from './reads';
 import { READ_ENDPOINTS } from './reads';
+
+/** The read paths the issue's targets name; the page 1,000 back and search are measured, not targeted. */
+const TARGET_READS: readonly ReadEndpoint[] = ['history_newest', 'conversation_list', 'unread_count'];
 import { ratio } from './stats';
 import type { KneeResult, KneeStep, MeasuredRun } from './throughput';
 
@@ -104,15 +107,15 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
   if (r.reads && r.reads.levels.length) {
     const first = r.reads.levels[0]!;
     const last = r.reads.levels[r.reads.levels.length - 1]!;
-    const worst = Math.max(...READ_ENDPOINTS.map((e) => last.endpoints[e].p99 ?? Infinity));
-    const growth = Math.max(...READ_ENDPOINTS.map((e) => (last.endpoints[e].p99 ?? Infinity) / (first.endpoints[e].p99 ?? Infinity)));
+    const worst = Math.max(...TARGET_READS.map((e) => last.endpoints[e].p99 ?? Infinity));
+    const growth = Math.max(...TARGET_READS.map((e) => (last.endpoints[e].p99 ?? Infinity) / (first.endpoints[e].p99 ?? Infinity)));
     const at10M = last.messages >= 10_000_000;
     add(
-      `reads p99 at ${at10M ? '10M' : `${last.messages.toLocaleString('en')} (not 10M: run --full)`} messages, worst endpoint`,
+      `reads p99 at ${at10M ? '10M' : `${last.messages.toLocaleString('en')} (not 10M: run --full)`} messages, worst of ${TARGET_READS.join(' / ')}`,
       '≤ 5 ms', null, `${fmt(worst, 2)} ms`, at10M ? worst <= 5 : null,
     );
     add(
-      `reads p99 at ${last.messages.toLocaleString('en')} vs ${first.messages.toLocaleString('en')} messages, worst endpoint`,
+      `reads p99 at ${last.messages.toLocaleString('en')} vs ${first.messages.toLocaleString('en')} messages, worst of the same`,
       '≤ 1.5×', null, `${fmt(growth, 2)}×`, at10M ? growth <= 1.5 : null,
     );
   } else add('reads p99 at 10M', '≤ 5 ms', null, '—', null);

@@ -3,3 +3,4 @@ export { createChat, type Chat, type ChatOptions, type ChatServices } from './ch
 export type { ChatNotifier } from './events/chat-notifier';
 export { AppError, type ErrorCode } from './shared/errors';
 export { loadConfig, type Config } from './config';
+export { boundedRecoveryAdapter } from './realtime/recovery-buffer';

@@ -11,12 +11,12 @@ const ARRIVAL: Statement = {
   text: `SELECT (SELECT last_seen_at FROM user_presence WHERE user_id = $1) AS last_seen_at, ${PARTNERS} AS partners`,
 };
 
+const SAVE_LAST_SEEN = `INSERT INTO user_presence (user_id, last_seen_at) VALUES ($1, $2)
+  ON CONFLICT (user_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at`;
+
 const DEPARTURE: Statement = {
   name: 'duet_presence_departure',
-  text: `WITH saved AS (
-           INSERT INTO user_presence (user_id, last_seen_at) VALUES ($1, $2)
-           ON CONFLICT (user_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at)
-         SELECT ${PARTNERS} AS partners`,
+  text: `WITH saved AS (${SAVE_LAST_SEEN}) SELECT ${PARTNERS} AS partners`,
 };
 
 export interface Arrival {
@@ -46,11 +46,7 @@ export class PresenceRepository {
   }
 
   async saveLastSeen(userId: number, at: Date): Promise<void> {
-    await this.sql.rows(
-      `INSERT INTO user_presence (user_id, last_seen_at) VALUES ($1, $2)
-       ON CONFLICT (user_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at`,
-      [userId, at],
-    );
+    await this.sql.rows(SAVE_LAST_SEEN, [userId, at]);
   }
 
   async lastSeen(userIds: readonly number[]): Promise<Map<number, Date>> {

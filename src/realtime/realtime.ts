@@ -10,9 +10,9 @@ import { MemoryPresenceStore, type PresenceStore } from '../presence/presence-st
 import { TypingTracker } from '../presence/typing-tracker';
 import type { ChatNotifier } from '../events/chat-notifier';
 import type { Logger } from '../shared/logger';
+import { boundedRecoveryAdapter } from './recovery-buffer';
 import { userRoom } from './rooms';
 import { registerSocketHandlers } from './socket.handler';
-import { boundedRecoveryAdapter } from './recovery-buffer';
 import { type ChatServer, socketNotifier } from './socket-notifier';
 
 export interface RealtimeOptions {

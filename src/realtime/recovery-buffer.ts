@@ -12,12 +12,12 @@ const NOT_REPLAYED: ReadonlySet<string> = new Set<keyof ServerToClientEvents>(['
  * Socket.IO's recovery adapter keeps every broadcast event, with its payload, for the whole
  * recovery window, however fast they come: at 1,000 msgs/s (three events each) that is over half a
  * million events held in the heap for two minutes or more, which every major GC walks, and which a
- * recovering client's offset is looked up in one by one. This adapter keeps the newest `maxPackets`,
+ * recovering client's offset is looked up in one by one. This adapter keeps the newest `maxEvents`,
  * and none of the state events above. A client whose last event has dropped out is not recovered
  * (`socket.recovered` is false) and catches up from history with `after=`, which every client does
  * anyway (docs/realtime.md).
  */
-export function boundedRecoveryAdapter(maxPackets: number): typeof SessionAwareAdapter {
+export function boundedRecoveryAdapter(maxEvents: number): typeof SessionAwareAdapter {
   return class BoundedRecoveryAdapter extends SessionAwareAdapter {
     override broadcast(packet: { data?: unknown[] }, opts: BroadcastOptions): void {
       const event = packet.data?.[0];
@@ -28,7 +28,7 @@ export function boundedRecoveryAdapter(maxPackets: number): typeof SessionAwareA
       super.broadcast(packet, opts);
       const { packets } = this as unknown as { packets: unknown[] };
       // Trimmed a fifth at a time rather than one by one: shifting a long array costs its length.
-      if (packets.length > maxPackets * 1.25) packets.splice(0, packets.length - maxPackets);
+      if (packets.length > maxEvents * 1.25) packets.splice(0, packets.length - maxEvents);
     }
   };
 }
