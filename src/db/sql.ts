@@ -1,8 +1,19 @@
+import { createHash } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
+import { parseCommonTimestamptz, TIMESTAMPTZ_OID } from './timestamp-parser';
+
+type TypeParser = (text: string) => unknown;
+
+interface TypeParsers {
+  getTypeParser(oid: number, format?: string): TypeParser;
+}
 
 /** The part of a pg client Duet uses. */
-interface PgClient {
-  query(query: string | { name?: string; text: string; values?: unknown[] }, values?: unknown[]): Promise<{ rows: object[] }>;
+interface PgClient extends TypeParsers {
+  query(
+    query: string | { name?: string; text: string; values?: unknown[]; types?: TypeParsers },
+    values?: unknown[],
+  ): Promise<{ rows: object[] }>;
 }
 
 /**
@@ -12,6 +23,14 @@ interface PgClient {
 export interface Statement {
   name?: string;
   text: string;
+}
+
+/**
+ * A statement that each connection prepares once. The name comes from the text, so two texts
+ * never share a name (pg refuses that) and two Duets on one pool that build the same text share it.
+ */
+export function prepared(text: string): Statement {
+  return { name: `duet_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
 }
 
 interface ConnectionManager {
@@ -42,11 +61,10 @@ export class Sql {
     bind: unknown[] = [],
     transaction?: Transaction,
   ): Promise<T[]> {
-    const query = typeof statement === 'string' ? { text: statement, values: bind } : { ...statement, values: bind };
-    if (transaction) return (await transaction.client.query(query)).rows as T[];
+    if (transaction) return this.run<T>(transaction.client, statement, bind);
     const client = await this.connections.getConnection({ type: 'write' });
     try {
-      return (await client.query(query)).rows as T[];
+      return await this.run<T>(client, statement, bind);
     } finally {
       this.connections.releaseConnection(client);
     }
@@ -58,6 +76,11 @@ export class Sql {
     transaction?: Transaction,
   ): Promise<T | undefined> {
     return (await this.rows<T>(statement, bind, transaction))[0];
+  }
+
+  private async run<T>(client: PgClient, statement: string | Statement, bind: unknown[]): Promise<T[]> {
+    const { text, name } = typeof statement === 'string' ? { text: statement, name: undefined } : statement;
+    return (await client.query({ name, text, values: bind, types: fastParsersOf(client) })).rows as T[];
   }
 
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
@@ -77,6 +100,25 @@ export class Sql {
       this.connections.releaseConnection(client);
     }
   }
+}
+
+const fastParsers = new WeakMap<PgClient, TypeParsers>();
+
+/**
+ * The connection's own type parsers (Sequelize's), except for timestamptz, which gets a parser
+ * for PostgreSQL's usual text form that falls back to the connection's for anything else.
+ */
+function fastParsersOf(client: PgClient): TypeParsers {
+  let parsers = fastParsers.get(client);
+  if (!parsers) {
+    const general = client.getTypeParser(TIMESTAMPTZ_OID, 'text');
+    const timestamptz: TypeParser = (text) => parseCommonTimestamptz(text) ?? general(text);
+    parsers = {
+      getTypeParser: (oid, format = 'text') => (oid === TIMESTAMPTZ_OID && format === 'text' ? timestamptz : client.getTypeParser(oid, format)),
+    };
+    fastParsers.set(client, parsers);
+  }
+  return parsers;
 }
 
 /** bigint columns arrive from pg as strings; ids stay within Number's safe range. */
