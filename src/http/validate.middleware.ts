@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Schema } from 'express-validator';
-import { validateInput } from '../shared/validation';
+import { validateFields } from '../shared/validation';
 
 export interface RouteSchemas {
   params?: Schema;
@@ -15,10 +15,10 @@ export interface RouteSchemas {
 export function validate(schemas: RouteSchemas): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const input: Record<string, unknown> = {};
-    if (schemas.params) Object.assign(input, await validateInput(schemas.params, { ...req.params }, 'params'));
-    if (schemas.query) Object.assign(input, await validateInput(schemas.query, withoutEmptyValues(req.query), 'query'));
+    if (schemas.params) Object.assign(input, await validateFields(schemas.params, { ...req.params }, 'params'));
+    if (schemas.query) Object.assign(input, await validateFields(schemas.query, withoutEmptyValues(req.query), 'query'));
     // A request with no body at all counts as an empty object; a non-object JSON body does not.
-    if (schemas.body) Object.assign(input, await validateInput(schemas.body, req.body ?? {}, 'body'));
+    if (schemas.body) Object.assign(input, await validateFields(schemas.body, req.body ?? {}, 'body'));
     res.locals.input = input;
     next();
   };

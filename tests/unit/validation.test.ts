@@ -1,17 +1,25 @@
 import type { Schema } from 'express-validator';
-import { auditLogQuery, reasonBody } from '../../src/admin/admin.validators';
-import { conversationRefSchema, listConversationsQuery, openConversationBody } from '../../src/conversations/conversation.validators';
+import { adminMessageParams, adminMessagesQuery, auditLogQuery, reasonBody } from '../../src/admin/admin.validators';
+import { attachmentIdParams } from '../../src/attachments/attachment.validators';
+import {
+  conversationIdParams,
+  conversationRefSchema,
+  listConversationsQuery,
+  openConversationBody,
+} from '../../src/conversations/conversation.validators';
 import {
   deleteMessageSchema,
   deliveredSchema,
   historyQuery,
   markAsReadSchema,
+  markReadBody,
+  messageIdParams,
   searchQuery,
   sendMessageSchema,
 } from '../../src/messages/message.validators';
 import { onlineStatusSchema } from '../../src/presence/presence.validators';
 import { AppError } from '../../src/shared/errors';
-import { compiledFor, validateInput, validatePayload } from '../../src/shared/validation';
+import { compiledFor, type InputLocation, validateFields, validateInput, validatePayload } from '../../src/shared/validation';
 
 /** What a validation came to: the sanitised input, or the error a client would see. */
 async function outcome(run: () => unknown): Promise<unknown> {
@@ -32,25 +40,34 @@ const VALUES: unknown[] = [
 ];
 
 /**
- * Socket payloads are checked by plain code compiled from the same field rules as the REST
- * schemas (src/shared/validation.ts). The two engines must agree on every input.
+ * Socket payloads and REST input are checked by plain code compiled from the express-validator
+ * schemas' field rules (src/shared/validation.ts). The two engines must agree on every input.
  */
-describe('compiled socket payload checks', () => {
-  const compiledSchemas: [string, Schema][] = [
-    ['send_message', sendMessageSchema],
-    ['conversation ref', conversationRefSchema],
-    ['mark_as_read', markAsReadSchema],
-    ['message_delivered', deliveredSchema],
-    ['delete_message', deleteMessageSchema],
-    ['open conversation', openConversationBody],
-    ['reason', reasonBody],
+describe('compiled input checks', () => {
+  const compiledSchemas: [string, Schema, InputLocation][] = [
+    ['send_message', sendMessageSchema, 'body'],
+    ['conversation ref', conversationRefSchema, 'body'],
+    ['mark_as_read', markAsReadSchema, 'body'],
+    ['message_delivered', deliveredSchema, 'body'],
+    ['delete_message', deleteMessageSchema, 'body'],
+    ['open conversation', openConversationBody, 'body'],
+    ['mark read body', markReadBody, 'body'],
+    ['reason', reasonBody, 'body'],
+    ['history query', historyQuery, 'query'],
+    ['conversation list query', listConversationsQuery, 'query'],
+    ['search query', searchQuery, 'query'],
+    ['audit log query', auditLogQuery, 'query'],
+    ['conversation id', conversationIdParams, 'params'],
+    ['message id', messageIdParams, 'params'],
+    ['attachment id', attachmentIdParams, 'params'],
+    ['admin message id', adminMessageParams, 'params'],
   ];
 
   test.each(compiledSchemas)('%s compiles to plain checks', (_name, schema) => {
     expect(compiledFor(schema)).toBeDefined();
   });
 
-  test.each(compiledSchemas)('%s: plain checks and express-validator agree on every value in every field', async (_name, schema) => {
+  test.each(compiledSchemas)('%s: plain checks and express-validator agree on every value in every field', async (_name, schema, location) => {
     const fields = Object.keys(schema);
     const payloads: Record<string, unknown>[] = [{}, { unknown: 1 }];
     for (const field of fields) {
@@ -63,8 +80,8 @@ describe('compiled socket payload checks', () => {
 
     for (const payload of payloads) {
       // express-validator writes its sanitised values into the object it checks: each engine gets a copy.
-      const expected = await outcome(() => validateInput(schema, { ...payload }, 'body'));
-      const actual = await outcome(() => validatePayload(schema, { ...payload }));
+      const expected = await outcome(() => validateInput(schema, { ...payload }, location));
+      const actual = await outcome(() => validateFields(schema, { ...payload }, location));
       expect({ payload, result: actual }).toEqual({ payload, result: expected });
     }
   });
@@ -76,12 +93,9 @@ describe('compiled socket payload checks', () => {
   });
 
   test.each([
-    ['history query', historyQuery],
-    ['conversation list query', listConversationsQuery],
-    ['search query', searchQuery],
-    ['audit log query', auditLogQuery],
+    ['admin messages query', adminMessagesQuery],
     ['online status', onlineStatusSchema],
-  ])('%s has rules of its own (defaults, wildcards) and is not compiled', (_name, schema) => {
+  ])('%s has rules of its own (allowed values, dates, wildcards) and is not compiled', (_name, schema) => {
     expect(compiledFor(schema)).toBeUndefined();
   });
 
