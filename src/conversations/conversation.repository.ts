@@ -1,4 +1,5 @@
-import { Sql, type Transaction } from '../db/sql';
+import { prepared, Sql, type Transaction } from '../db/sql';
+import { type MessageRecord, prefixedMessageColumns, toPrefixedMessageRecord } from '../messages/message.record';
 import {
   CONVERSATION_COLUMNS,
   conversationColumns,
@@ -26,11 +27,46 @@ export function unreadDeltaSql(user: string, delta: string): string {
           participant_2_unread = participant_2_unread + CASE WHEN participant_2_id = ${user} THEN ${delta} ELSE 0 END`;
 }
 
+const FIND_BY_ID = prepared(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = $1`);
+
+/**
+ * A page of a user's conversations with their last messages: each side of the pair, merged, then
+ * the page's last messages by primary key. With and without a keyset.
+ */
+const listStatement = (keyset: string) => {
+  const side = (column: string) =>
+    `(SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE ${column} = $1 ${keyset}
+       ORDER BY last_activity_at DESC, id DESC LIMIT $2)`;
+  return prepared(
+    `SELECT ${conversationColumns('c')}, ${prefixedMessageColumns('m', LAST_MESSAGE)}
+       FROM (${side('participant_1_id')} UNION ALL ${side('participant_2_id')}
+             ORDER BY last_activity_at DESC, id DESC LIMIT $2) AS c
+       LEFT JOIN messages m ON m.id = c.last_message_id AND m.deleted_at IS NULL
+      ORDER BY c.last_activity_at DESC, c.id DESC`,
+  );
+};
+const LAST_MESSAGE = 'last_message_';
+const LIST_FIRST_PAGE = listStatement('');
+const LIST_AFTER = listStatement('AND (last_activity_at, id) < ($3, $4)');
+
+const UNREAD_FOR_USER = prepared(
+  `SELECT id, participant_1_unread AS unread FROM conversations WHERE participant_1_id = $1 AND participant_1_unread > 0
+   UNION ALL
+   SELECT id, participant_2_unread AS unread FROM conversations WHERE participant_2_id = $1 AND participant_2_unread > 0
+   ORDER BY id`,
+);
+
+export interface ConversationWithLastMessage {
+  conversation: ConversationRecord;
+  /** Absent when the conversation has none (or it was deleted since). */
+  lastMessage?: MessageRecord;
+}
+
 export class ConversationRepository {
   constructor(private readonly sql: Sql) {}
 
   async findById(id: number, transaction?: Transaction): Promise<ConversationRecord | undefined> {
-    const row = await this.sql.row(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = $1`, [id], transaction);
+    const row = await this.sql.row(FIND_BY_ID, [id], transaction);
     return row && toConversationRecord(row);
   }
 
@@ -102,33 +138,16 @@ export class ConversationRepository {
    * (participant, last_activity_at, id) index, so this is two short index scans merged, whatever
    * the number of conversations.
    */
-  async listForUser(userId: number, limit: number, after?: ActivityCursor): Promise<ConversationRecord[]> {
-    const bind: unknown[] = [userId, limit];
-    let keyset = '';
-    if (after) {
-      bind.push(after.lastActivityAt, after.id);
-      keyset = 'AND (last_activity_at, id) < ($3, $4)';
-    }
-    const side = (column: string) =>
-      `(SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE ${column} = $1 ${keyset}
-         ORDER BY last_activity_at DESC, id DESC LIMIT $2)`;
-    const rows = await this.sql.rows(
-      `${side('participant_1_id')} UNION ALL ${side('participant_2_id')}
-       ORDER BY last_activity_at DESC, id DESC LIMIT $2`,
-      bind,
-    );
-    return rows.map(toConversationRecord);
+  async listForUser(userId: number, limit: number, after?: ActivityCursor): Promise<ConversationWithLastMessage[]> {
+    const rows = after
+      ? await this.sql.rows(LIST_AFTER, [userId, limit, after.lastActivityAt, after.id])
+      : await this.sql.rows(LIST_FIRST_PAGE, [userId, limit]);
+    return rows.map((row) => ({ conversation: toConversationRecord(row), lastMessage: toPrefixedMessageRecord(row, LAST_MESSAGE) }));
   }
 
   /** Conversations with unread messages for the user, read from the counters (no message scan). */
   async unreadForUser(userId: number): Promise<UnreadRow[]> {
-    const rows = await this.sql.rows<{ id: number; unread: number }>(
-      `SELECT id, participant_1_unread AS unread FROM conversations WHERE participant_1_id = $1 AND participant_1_unread > 0
-       UNION ALL
-       SELECT id, participant_2_unread AS unread FROM conversations WHERE participant_2_id = $1 AND participant_2_unread > 0
-       ORDER BY id`,
-      [userId],
-    );
+    const rows = await this.sql.rows<{ id: number; unread: number }>(UNREAD_FOR_USER, [userId]);
     return rows.map((r) => ({ conversationId: Number(r.id), unreadCount: Number(r.unread) }));
   }
 }

@@ -74,10 +74,12 @@ export class ConversationService {
   async list(userId: number, page: { limit: number; cursor?: string }): Promise<ConversationPage> {
     const after = page.cursor === undefined ? undefined : decodeActivityCursor(page.cursor);
     const rows = await this.deps.conversations.listForUser(userId, page.limit + 1, after);
-    const pageRows = rows.slice(0, page.limit);
+    const pageRows = rows.slice(0, page.limit).map((row) => row.conversation);
+    // The list query brought the last messages along: views() has nothing left to fetch for them.
+    const lastMessages = rows.flatMap((row) => (row.lastMessage ? [row.lastMessage] : []));
     const last = pageRows[pageRows.length - 1];
     return {
-      conversations: await this.views(userId, pageRows),
+      conversations: await this.views(userId, pageRows, lastMessages),
       nextCursor: rows.length > page.limit && last ? encodeActivityCursor(last) : null,
     };
   }

@@ -32,6 +32,18 @@ export const messageColumns = (alias?: string): string => selectList(FIELDS, ali
 
 export const MESSAGE_COLUMNS = messageColumns();
 
+/** The same columns, each renamed with a prefix, for a query that also selects another table's. */
+export const prefixedMessageColumns = (alias: string, prefix: string): string =>
+  FIELDS.map((field) => `${alias}.${field} AS ${prefix}${field}`).join(', ');
+
+/** The message in a row selected with prefixedMessageColumns, or undefined when the join found none. */
+export function toPrefixedMessageRecord(row: Record<string, unknown>, prefix: string): MessageRecord | undefined {
+  if (row[`${prefix}id`] === null || row[`${prefix}id`] === undefined) return undefined;
+  const plain: Record<string, unknown> = {};
+  for (const field of FIELDS) plain[field] = row[`${prefix}${field}`];
+  return toMessageRecord(plain);
+}
+
 export function toMessageRecord(row: Record<string, unknown>): MessageRecord {
   return {
     id: toNumber(row.id),

@@ -1,5 +1,5 @@
 import type { AttachmentSummary } from '../attachments/attachment.presenter';
-import { Sql, type Transaction } from '../db/sql';
+import { prepared, Sql, type Transaction } from '../db/sql';
 import { MESSAGE_COLUMNS, messageColumns, type MessageRecord, toMessageRecord } from './message.record';
 
 export interface NewMessage {
@@ -22,6 +22,27 @@ export interface MarkResult {
   at: Date;
 }
 
+const FIND_VISIBLE_BY_IDS = prepared(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`);
+
+/**
+ * A history page for a participant, in one round trip: $1 conversation, $2 rows wanted, $3 the
+ * reader, $4 the id to page from. No row at all: the reader is not a participant (or there is no
+ * such conversation). One row with no message: the page is empty.
+ */
+const historyStatement = (bound: string, order: 'ASC' | 'DESC') =>
+  prepared(`SELECT ${messageColumns('m')}
+              FROM conversations c
+              LEFT JOIN LATERAL (
+                SELECT ${MESSAGE_COLUMNS} FROM messages
+                 WHERE conversation_id = c.id AND deleted_at IS NULL ${bound}
+                 ORDER BY id ${order} LIMIT $2
+              ) AS m ON true
+             WHERE c.id = $1 AND $3 IN (c.participant_1_id, c.participant_2_id)
+             ORDER BY m.id ${order}`);
+const HISTORY_NEWEST = historyStatement('', 'DESC');
+const HISTORY_BEFORE = historyStatement('AND id < $4', 'DESC');
+const HISTORY_AFTER = historyStatement('AND id > $4', 'ASC');
+
 /**
  * Messages visible to users. Every query here excludes soft-deleted rows; reading deleted
  * content is the admin module's job, through its own repository method.
@@ -36,10 +57,7 @@ export class MessageRepository {
 
   async findVisibleByIds(ids: readonly number[]): Promise<Map<number, MessageRecord>> {
     if (!ids.length) return new Map();
-    const rows = await this.sql.rows(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`,
-      [ids],
-    );
+    const rows = await this.sql.rows(FIND_VISIBLE_BY_IDS, [ids]);
     return new Map(rows.map((row) => [Number(row.id), toMessageRecord(row)]));
   }
 
@@ -56,24 +74,26 @@ export class MessageRepository {
     return row && toMessageRecord(row);
   }
 
-  /** A page of history, oldest first. `before` pages back; `after` catches up; neither: the newest. */
-  async history(conversationId: number, limit: number, cursor: { before?: number; after?: number }): Promise<HistoryPage> {
+  /**
+   * A page of history, oldest first, if `readerId` takes part in the conversation (undefined if
+   * not). `before` pages back; `after` catches up; neither: the newest.
+   */
+  async history(
+    readerId: number,
+    conversationId: number,
+    limit: number,
+    cursor: { before?: number; after?: number },
+  ): Promise<HistoryPage | undefined> {
     const newestFirst = cursor.after === undefined;
-    const bind: unknown[] = [conversationId, limit + 1];
-    let bound = '';
-    if (cursor.before !== undefined) {
-      bind.push(cursor.before);
-      bound = 'AND id < $3';
-    } else if (cursor.after !== undefined) {
-      bind.push(cursor.after);
-      bound = 'AND id > $3';
-    }
-    const rows = await this.sql.rows(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages
-        WHERE conversation_id = $1 AND deleted_at IS NULL ${bound}
-        ORDER BY id ${newestFirst ? 'DESC' : 'ASC'} LIMIT $2`,
-      bind,
-    );
+    const bind = [conversationId, limit + 1, readerId];
+    const rows =
+      cursor.before !== undefined
+        ? await this.sql.rows(HISTORY_BEFORE, [...bind, cursor.before])
+        : cursor.after !== undefined
+          ? await this.sql.rows(HISTORY_AFTER, [...bind, cursor.after])
+          : await this.sql.rows(HISTORY_NEWEST, bind);
+    if (!rows.length) return undefined;
+    if (rows[0]!.id === null) return { messages: [], hasMore: false };
     const hasMore = rows.length > limit;
     const messages = rows.slice(0, limit).map(toMessageRecord);
     if (newestFirst) messages.reverse();

@@ -1,5 +1,5 @@
 import { conversationColumns, type ConversationRecord, toConversationRecord } from '../conversations/conversation.record';
-import type { Sql } from '../db/sql';
+import { prepared, type Sql } from '../db/sql';
 import { AppError } from '../shared/errors';
 import { messageColumns, type MessageRecord, toMessageRecord } from './message.record';
 import type { NewMessage } from './message.repository';
@@ -37,9 +37,7 @@ export interface WrittenBatch {
  * 3. `inserted` skips a message whose sender already used its clientMessageId (not an error).
  * 4. `recorded` sets each conversation's newest message and adds to its receivers' unread counts.
  */
-export const WRITE_BATCH = {
-  name: 'duet_send_batch',
-  text: `WITH batch AS (
+export const WRITE_BATCH = prepared(`WITH batch AS (
      SELECT * FROM json_to_recordset($1::json)
             AS b(position int, conversation_id int, sender_id int, receiver_id int, content text, client_message_id varchar,
                  attachment_id bigint, attachment jsonb)
@@ -84,8 +82,7 @@ export const WRITE_BATCH = {
    )
    SELECT (SELECT coalesce(json_agg(json_build_array(position, id)), '[]') FROM drawn) AS drawn,
           (SELECT coalesce(json_agg(inserted), '[]') FROM inserted) AS messages,
-          (SELECT coalesce(json_agg(recorded), '[]') FROM recorded) AS conversations`,
-};
+          (SELECT coalesce(json_agg(recorded), '[]') FROM recorded) AS conversations`);
 
 export class SendBatchRepository {
   constructor(private readonly sql: Sql) {}

@@ -1,4 +1,4 @@
-import { type Statement, Sql, toDate, toNullableDate } from '../db/sql';
+import { prepared, Sql, toDate, toNullableDate } from '../db/sql';
 
 /** Everyone who shares a conversation with user $1 (each side of the pair has its own index). */
 const PARTNERS = `ARRAY(
@@ -6,18 +6,12 @@ const PARTNERS = `ARRAY(
   UNION
   SELECT participant_1_id FROM conversations WHERE participant_2_id = $1)`;
 
-const ARRIVAL: Statement = {
-  name: 'duet_presence_arrival',
-  text: `SELECT (SELECT last_seen_at FROM user_presence WHERE user_id = $1) AS last_seen_at, ${PARTNERS} AS partners`,
-};
+const ARRIVAL = prepared(`SELECT (SELECT last_seen_at FROM user_presence WHERE user_id = $1) AS last_seen_at, ${PARTNERS} AS partners`);
 
 const SAVE_LAST_SEEN = `INSERT INTO user_presence (user_id, last_seen_at) VALUES ($1, $2)
   ON CONFLICT (user_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at`;
 
-const DEPARTURE: Statement = {
-  name: 'duet_presence_departure',
-  text: `WITH saved AS (${SAVE_LAST_SEEN}) SELECT ${PARTNERS} AS partners`,
-};
+const DEPARTURE = prepared(`WITH saved AS (${SAVE_LAST_SEEN}) SELECT ${PARTNERS} AS partners`);
 
 export interface Arrival {
   /** When the user last went offline; null if never. */

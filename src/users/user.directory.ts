@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { DataTypes } from 'sequelize';
-import type { Sql, Statement } from '../db/sql';
+import { prepared, type Sql, type Statement } from '../db/sql';
 import { ExpiringCache } from '../shared/bounded-map';
 import type { UserAttributes, UserModel } from './user.model';
 
@@ -72,7 +71,6 @@ export class UserDirectory {
 /**
  * The lookup as plain SQL over the columns the model maps (the host's names come from config).
  * Every first connect of a user runs it, and Sequelize's findAll cost more CPU than the query.
- * Named per text: two Duets on one pool may map different tables.
  */
 function lookupStatement(users: UserModel): Statement {
   const attributes = users.getAttributes();
@@ -83,5 +81,5 @@ function lookupStatement(users: UserModel): Statement {
   const text =
     `SELECT ${column('id')} AS "id", ${column('name')} AS "name", ${column('avatarUrl')} AS "avatarUrl" ` +
     `FROM "${String(users.getTableName())}" WHERE ${column('id')} = ANY($1)`;
-  return { name: `duet_user_lookup_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text };
+  return prepared(text);
 }

@@ -58,6 +58,28 @@ describe('GET /conversations/:id/messages', () => {
     expect(res.body).toEqual({ messages: [], hasMore: false });
   });
 
+  test('a page past either end is empty, not NOT_FOUND', async () => {
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const { conversationId, ids } = await converse(alice, bob, 2);
+
+    expect((await history(alice, conversationId, { before: ids[0]! })).body).toEqual({ messages: [], hasMore: false });
+    expect((await history(alice, conversationId, { after: ids[1]! })).body).toEqual({ messages: [], hasMore: false });
+  });
+
+  test.each<Record<string, number>>([{}, { before: 1_000_000 }, { after: 1 }])(
+    'with query %p, a stranger and a missing conversation get the same NOT_FOUND',
+    async (query) => {
+      const { alice, bob, stranger } = await createCast(app().chat.sequelize);
+      const { conversationId } = await converse(alice, bob, 2);
+
+      for (const res of [await history(stranger, conversationId, query), await history(alice, 2_000_000_000, query)]) {
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual({ error: expect.objectContaining({ code: 'NOT_FOUND' }) });
+      }
+      expect((await history(bob, conversationId, query)).status).toBe(200);
+    },
+  );
+
   test('messages come as full Message objects, the same for both participants', async () => {
     const { alice, bob } = await createCast(app().chat.sequelize);
     const sent = await sendMessage(app(), alice, bob, 'hello', { clientMessageId: 'h-1' });
