@@ -4,3 +4,4 @@ export type { ChatNotifier } from './events/chat-notifier';
 export { AppError, type ErrorCode } from './shared/errors';
 export { loadConfig, type Config } from './config';
 export { boundedRecoveryAdapter } from './realtime/recovery-buffer';
+export { createExpressServer } from './http/express-server';

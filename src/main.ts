@@ -1,13 +1,15 @@
-import http from 'node:http';
 import { createApp } from './app';
 import { type Chat, createChat } from './chat';
 import { ConfigError, loadConfig } from './config';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded';
 import { seed } from './db/migrator';
+import { createExpressServer } from './http/express-server';
+import { tuneGarbageCollector } from './ops/gc-tuning';
 import { createLogger, type Logger } from './shared/logger';
 
 /** Standalone Duet: config → database (embedded unless DATABASE_URL) → migrate → listen; stops cleanly. */
 async function main(): Promise<void> {
+  tuneGarbageCollector();
   let config;
   try {
     config = loadConfig();
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
   // has touched it yet).
   await waitForDatabase(chat, logger, config.databaseWaitMs);
 
-  const server = http.createServer(createApp(chat));
+  const server = createExpressServer(createApp(chat));
   const realtime = chat.attach(server);
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
   const address = server.address();

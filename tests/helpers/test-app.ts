@@ -7,6 +7,7 @@ import type { Express } from 'express';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { createApp } from '../../src/app';
+import { createExpressServer } from '../../src/http/express-server';
 import { createChat, type Chat, type ChatOptions } from '../../src/chat';
 import { createLogger } from '../../src/shared/logger';
 import type { Realtime } from '../../src/realtime/realtime';
@@ -39,7 +40,7 @@ export async function startTestApp(overrides: Partial<ChatOptions> = {}): Promis
     ...overrides,
   });
   const app = createApp(chat);
-  const server = http.createServer(app);
+  const server = createExpressServer(app);
   const realtime = chat.attach(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
