@@ -1,17 +1,22 @@
 import { prepared, Sql, toDate, toNullableDate } from '../db/sql';
 
-/** Everyone who shares a conversation with user $1 (each side of the pair has its own index). */
-const PARTNERS = `ARRAY(
-  SELECT participant_2_id FROM conversations WHERE participant_1_id = $1
+/** Everyone who shares a conversation with `user` (each side of the pair has its own index). */
+const partnersOf = (user: string) => `ARRAY(
+  SELECT participant_2_id FROM conversations WHERE participant_1_id = ${user}
   UNION
-  SELECT participant_1_id FROM conversations WHERE participant_2_id = $1)`;
+  SELECT participant_1_id FROM conversations WHERE participant_2_id = ${user})`;
 
-const ARRIVAL = prepared(`SELECT (SELECT last_seen_at FROM user_presence WHERE user_id = $1) AS last_seen_at, ${PARTNERS} AS partners`);
+/** For each user of the array $1: when they were last seen, and their partners. */
+const ARRIVALS = prepared(
+  `SELECT u.id AS user_id, p.last_seen_at, ${partnersOf('u.id')} AS partners
+     FROM unnest($1::int[]) AS u(id)
+     LEFT JOIN user_presence p ON p.user_id = u.id`,
+);
 
 const SAVE_LAST_SEEN = `INSERT INTO user_presence (user_id, last_seen_at) VALUES ($1, $2)
   ON CONFLICT (user_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at`;
 
-const DEPARTURE = prepared(`WITH saved AS (${SAVE_LAST_SEEN}) SELECT ${PARTNERS} AS partners`);
+const DEPARTURE = prepared(`WITH saved AS (${SAVE_LAST_SEEN}) SELECT ${partnersOf('$1')} AS partners`);
 
 export interface Arrival {
   /** When the user last went offline; null if never. */
@@ -28,9 +33,10 @@ export interface Arrival {
 export class PresenceRepository {
   constructor(private readonly sql: Sql) {}
 
-  async arrival(userId: number): Promise<Arrival> {
-    const row = await this.sql.row<{ last_seen_at: unknown; partners: unknown[] }>(ARRIVAL, [userId]);
-    return { lastSeen: toNullableDate(row?.last_seen_at), partners: (row?.partners ?? []).map(Number) };
+  /** What the arrival of each of these users needs, in one round trip (see PresenceService). */
+  async arrivals(userIds: readonly number[]): Promise<Map<number, Arrival>> {
+    const rows = await this.sql.rows<{ user_id: number; last_seen_at: unknown; partners: unknown[] }>(ARRIVALS, [userIds]);
+    return new Map(rows.map((row) => [Number(row.user_id), { lastSeen: toNullableDate(row.last_seen_at), partners: row.partners.map(Number) }]));
   }
 
   /** Records that the user went offline at `at`; returns who hears of it. */

@@ -1,4 +1,5 @@
-import type { PresenceRepository } from './presence.repository';
+import { BatchLoader } from '../shared/batch-loader';
+import type { Arrival, PresenceRepository } from './presence.repository';
 import type { PresenceStore } from './presence-store';
 
 export interface PresenceJson {
@@ -20,8 +21,12 @@ export interface PresenceServiceDeps {
 /** Online state and lastSeenAt; the rules live in presence-rules.ts, this class only does I/O. */
 export class PresenceService {
   private readonly leaving = new Map<number, { at: Date; timer: NodeJS.Timeout }>();
+  /** The users who come online in one turn of the event loop are looked up together. */
+  private readonly arrivals: BatchLoader<number, Arrival>;
 
-  constructor(private readonly deps: PresenceServiceDeps) {}
+  constructor(private readonly deps: PresenceServiceDeps) {
+    this.arrivals = new BatchLoader((userIds) => deps.repository.arrivals(userIds));
+  }
 
   async connected(userId: number, socketId: string): Promise<void> {
     const pending = this.leaving.get(userId);
@@ -30,8 +35,8 @@ export class PresenceService {
       this.leaving.delete(userId);
     }
     if ((await this.deps.store.connected(userId, socketId)) !== 'announce-online') return;
-    const { lastSeen, partners } = await this.deps.repository.arrival(userId);
-    this.announce(partners, { userId, online: true, lastSeenAt: lastSeen?.toISOString() ?? null });
+    const arrival = await this.arrivals.load(userId);
+    if (arrival) this.announce(arrival.partners, { userId, online: true, lastSeenAt: arrival.lastSeen?.toISOString() ?? null });
   }
 
   async disconnected(userId: number, socketId: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { DataTypes } from 'sequelize';
 import { prepared, type Sql, type Statement } from '../db/sql';
+import { BatchLoader } from '../shared/batch-loader';
 import { ExpiringCache } from '../shared/bounded-map';
 import type { UserAttributes, UserModel } from './user.model';
 
@@ -10,11 +11,12 @@ const MAX_CACHED_USERS = 50_000;
 /**
  * Looks users up in the host's table, with a short cache: every authenticated request and every
  * send asks "does this user exist", and the host table changes rarely. Unknown ids are not cached,
- * so a user the host has just created is usable at once. Concurrent misses for one id share a query.
+ * so a user the host has just created is usable at once. Misses are looked up in batches: all the
+ * ids asked for in one turn of the event loop (a connect storm) share one query.
  */
 export class UserDirectory {
   private readonly cache = new ExpiringCache<number, UserProfile>(MAX_CACHED_USERS);
-  private readonly inFlight = new Map<number, Promise<UserProfile | null>>();
+  private readonly misses = new BatchLoader<number, UserProfile>((ids) => this.load(ids));
   private readonly lookup: Statement;
 
   constructor(
@@ -26,16 +28,7 @@ export class UserDirectory {
   }
 
   async find(id: number): Promise<UserProfile | null> {
-    const cached = this.cache.get(id);
-    if (cached) return cached;
-    let pending = this.inFlight.get(id);
-    if (!pending) {
-      pending = this.load([id])
-        .then((found) => found.get(id) ?? null)
-        .finally(() => this.inFlight.delete(id));
-      this.inFlight.set(id, pending);
-    }
-    return pending;
+    return this.cache.get(id) ?? (await this.misses.load(id)) ?? null;
   }
 
   /** Profiles for many ids in one query; ids with no user are absent from the map. */

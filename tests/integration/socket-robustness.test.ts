@@ -5,7 +5,7 @@ import type { MessageJson } from '../../src/messages/message.presenter';
 import type { PresenceJson } from '../../src/presence/presence.service';
 import type { ErrorBody } from '../../src/shared/errors';
 import { ISO, type Sent } from '../helpers/contract';
-import { createCast, resetData, sendMessage } from '../helpers/factories';
+import { createCast, createUser, resetData, sendMessage } from '../helpers/factories';
 import { type ClientSocket, connectAs, disconnectAll, emitAck, nextEvent, record, settle } from '../helpers/sockets';
 import { bearer, startTestApp, TEST_JWT_SECRET, type TestApp, tokenFor, useTestApp } from '../helpers/test-app';
 
@@ -490,6 +490,28 @@ describe('presence', () => {
     await connectAs(app(), bob);
     expect(await online).toEqual({ userId: bob, online: true, lastSeenAt: null });
     await settle();
+    expect(strangerSaw).toEqual([]);
+  });
+
+  test('users who connect in the same instant are each announced to their own partners, with their own lastSeenAt', async () => {
+    // Their handshakes' user lookups and presence reads are batched (BatchLoader): each must still
+    // get its own row back.
+    const { alice, bob, stranger } = await cast();
+    const others = await Promise.all([1, 2, 3, 4, 5].map((n) => createUser(app().chat.sequelize, `Friend ${n}`)));
+    for (const other of others) await sendMessage(app(), other, alice, 'hi');
+    const [a, s] = await Promise.all([connectAs(app(), alice), connectAs(app(), stranger)]);
+    const { lastSeenAt: bobLastSeen } = await goOffline(await comeOnline(app(), bob, a), a);
+    await settle(GRACE_MS * 2);
+
+    const seen = record<PresenceJson>(a, 'presence');
+    const strangerSaw = record<PresenceJson>(s, 'presence');
+    await Promise.all([bob, ...others].map((userId) => connectAs(app(), userId)));
+    await settle();
+
+    expect(bobLastSeen).toEqual(expect.stringMatching(ISO));
+    expect([...seen].sort((x, y) => x.userId - y.userId)).toEqual(
+      [bob, ...others].sort((x, y) => x - y).map((userId) => ({ userId, online: true, lastSeenAt: userId === bob ? bobLastSeen : null })),
+    );
     expect(strangerSaw).toEqual([]);
   });
 
