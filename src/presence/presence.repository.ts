@@ -16,6 +16,10 @@ const ARRIVALS = prepared(
 const SAVE_LAST_SEEN = `INSERT INTO user_presence (user_id, last_seen_at) VALUES ($1, $2)
   ON CONFLICT (user_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at`;
 
+const SAVE_LAST_SEEN_MANY = `INSERT INTO user_presence (user_id, last_seen_at)
+  SELECT * FROM unnest($1::int[], $2::timestamptz[])
+  ON CONFLICT (user_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at`;
+
 const DEPARTURE = prepared(`WITH saved AS (${SAVE_LAST_SEEN}) SELECT ${partnersOf('$1')} AS partners`);
 
 export interface Arrival {
@@ -45,8 +49,10 @@ export class PresenceRepository {
     return (row?.partners ?? []).map(Number);
   }
 
-  async saveLastSeen(userId: number, at: Date): Promise<void> {
-    await this.sql.rows(SAVE_LAST_SEEN, [userId, at]);
+  /** Records when each of these users went offline, in one statement (shutdown saves everyone still leaving). */
+  async saveLastSeenMany(entries: readonly { userId: number; at: Date }[]): Promise<void> {
+    if (!entries.length) return;
+    await this.sql.rows(SAVE_LAST_SEEN_MANY, [entries.map((e) => e.userId), entries.map((e) => e.at)]);
   }
 
   async lastSeen(userIds: readonly number[]): Promise<Map<number, Date>> {

@@ -60,10 +60,9 @@ export class PresenceService {
   async close(): Promise<void> {
     const pending = [...this.leaving.entries()];
     this.leaving.clear();
-    for (const [userId, { at, timer }] of pending) {
-      clearTimeout(timer);
-      await this.deps.repository.saveLastSeen(userId, at);
-    }
+    for (const [, { timer }] of pending) clearTimeout(timer);
+    // One statement for everyone: a restart right after a disconnect storm has thousands leaving.
+    await this.deps.repository.saveLastSeenMany(pending.map(([userId, { at }]) => ({ userId, at })));
   }
 
   private async graceOver(userId: number, at: Date): Promise<void> {

@@ -666,6 +666,25 @@ describe('lastSeenAt across a restart', () => {
     expect(seenAt).toBeLessThanOrEqual(afterShutdown);
     expect(await storedLastSeen(second.chat.sequelize, bob)).toBe(bobStatus!.lastSeenAt);
   });
+
+  test('everyone still connected at shutdown gets a lastSeenAt, and users who never connected get none', async () => {
+    const { alice, bob, stranger } = await createCast(first.chat.sequelize);
+    const friends = await Promise.all([1, 2, 3].map((n) => createUser(first.chat.sequelize, `Friend ${n}`)));
+    await Promise.all([bob, ...friends].map((userId) => connectAs(first, userId)));
+    const beforeShutdown = Date.now();
+    await stop(first);
+    const afterShutdown = Date.now();
+
+    const second = await start();
+    for (const userId of [bob, ...friends]) {
+      const stored = await storedLastSeen(second.chat.sequelize, userId);
+      expect(stored).toEqual(expect.stringMatching(ISO));
+      expect(Date.parse(stored!)).toBeGreaterThanOrEqual(beforeShutdown - 5);
+      expect(Date.parse(stored!)).toBeLessThanOrEqual(afterShutdown);
+    }
+    expect(await storedLastSeen(second.chat.sequelize, alice)).toBeUndefined();
+    expect(await storedLastSeen(second.chat.sequelize, stranger)).toBeUndefined();
+  });
 });
 
 // =============================================================================================
