@@ -13,12 +13,12 @@ const ARRIVALS = prepared(
      LEFT JOIN user_presence p ON p.user_id = u.id`,
 );
 
-const SAVE_LAST_SEEN = `INSERT INTO user_presence (user_id, last_seen_at) VALUES ($1, $2)
-  ON CONFLICT (user_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at`;
+const ON_CONFLICT_REPLACE_LAST_SEEN = 'ON CONFLICT (user_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at';
+
+const SAVE_LAST_SEEN = `INSERT INTO user_presence (user_id, last_seen_at) VALUES ($1, $2) ${ON_CONFLICT_REPLACE_LAST_SEEN}`;
 
 const SAVE_LAST_SEEN_MANY = `INSERT INTO user_presence (user_id, last_seen_at)
-  SELECT * FROM unnest($1::int[], $2::timestamptz[])
-  ON CONFLICT (user_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at`;
+  SELECT * FROM unnest($1::int[], $2::timestamptz[]) ${ON_CONFLICT_REPLACE_LAST_SEEN}`;
 
 const DEPARTURE = prepared(`WITH saved AS (${SAVE_LAST_SEEN}) SELECT ${partnersOf('$1')} AS partners`);
 
@@ -31,8 +31,9 @@ export interface Arrival {
 
 /**
  * lastSeenAt, kept in Duet's own table so it survives restarts, and who hears of a presence
- * change. A change needs both, so each is one round trip: sockets connect in bursts (every client
- * reconnects after a deploy), and every query on that path is paid ten thousand times over.
+ * change. A change needs both, so each is one round trip, and arrivals are batched (see
+ * PresenceService): sockets connect in bursts (every client reconnects after a deploy), and every
+ * query on that path is paid ten thousand times over.
  */
 export class PresenceRepository {
   constructor(private readonly sql: Sql) {}
