@@ -38,6 +38,8 @@ export interface BenchOptions {
   keep: boolean;
   /** Start Duet under --cpu-prof; the profiles land in the (kept) work directory. */
   profileDuet: boolean;
+  /** Extra node flags for Duet's process, for A/B runs of V8 settings. */
+  duetNodeArgs: string[];
   databaseUrl?: string;
 }
 
@@ -65,6 +67,8 @@ Other:
   --keep               keep the temporary directory (server logs, embedded database)
   --profile-duet       run Duet under node --cpu-prof (implies --keep); open the .cpuprofile in
                        Chrome DevTools or speedscope
+  --duet-node-args "…" extra node flags for Duet's process (e.g. "--max-semi-space-size=32"),
+                       for A/B runs of V8 settings; recorded in the results file
 Environment:
   BENCH_DATABASE_URL   run Duet against this PostgreSQL instead of an embedded one (never a test database)
 `;
@@ -112,6 +116,7 @@ function defaults(profile: BenchOptions['profile']): BenchOptions {
     idleWarmupSockets: 200,
     keep: false,
     profileDuet: false,
+    duetNodeArgs: [],
     databaseUrl: process.env.BENCH_DATABASE_URL || undefined,
   };
   if (profile !== 'quick') return base;
@@ -135,7 +140,7 @@ function defaults(profile: BenchOptions['profile']): BenchOptions {
   };
 }
 
-const VALUE_FLAGS = ['--only', '--skip', '--pairs', '--in-flight', '--duration', '--rates', '--step-seconds', '--procs', '--levels', '--read-samples', '--idle'];
+const VALUE_FLAGS = ['--only', '--skip', '--pairs', '--in-flight', '--duration', '--rates', '--step-seconds', '--procs', '--levels', '--read-samples', '--idle', '--duet-node-args'];
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -177,6 +182,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--levels': options.readLevels = numbers(value, flag).map(Math.round).sort((a, b) => a - b); break;
       case '--read-samples': options.readSamples = Math.round(one()); break;
       case '--idle': options.idleSockets = Math.round(one()); break;
+      case '--duet-node-args': options.duetNodeArgs = value.split(/\s+/).filter(Boolean); break;
       default:
         throw new UsageError(`unknown flag ${flag}\n\n${USAGE}`);
     }

@@ -61,6 +61,8 @@ export interface DuetLaunch {
   pgPort: number;
   /** Write a V8 CPU profile of the server into this directory when it stops. */
   cpuProfileDir?: string;
+  /** Extra node flags (A/B runs of V8 settings). */
+  nodeArgs?: readonly string[];
 }
 
 /** Duet as it ships: `node dist/src/main.js`, with the per-user send limit out of the way. */
@@ -82,7 +84,8 @@ export async function startDuet(options: DuetLaunch): Promise<ServerHandle> {
   };
   delete env.DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
-  const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const nodeArgs = [...(options.nodeArgs ?? [])];
+  if (options.cpuProfileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
   return launch('duet', path.join(DIST, 'src', 'main.js'), env, options.port, path.join(options.workDir, 'duet.log'), 180_000, nodeArgs);
 }
 
