@@ -14,7 +14,7 @@ import type { Pair } from './protocol';
 import { measureReads, type ReadTargets, sampleIds } from './reads';
 import { type BenchResults, evaluateTargets, type IdleRun, renderTables, writeResults } from './report';
 import { BulkSeeder } from './seed-bulk';
-import { checkBenchDatabaseUrl, embeddedDatabaseUrl, type ServerHandle, startDuet, startRelay } from './servers';
+import { benchDatabaseUrl, checkBenchDatabaseUrl, type ServerHandle, startDuet, startRelay } from './servers';
 import { closedLoop, kneeSweep, type KneeResult, type MeasuredRun, type Target } from './throughput';
 
 /**
@@ -43,7 +43,7 @@ class Session {
   constructor(readonly options: BenchOptions) {}
 
   get databaseUrl(): string {
-    return this.options.databaseUrl ?? embeddedDatabaseUrl(this.pgPort);
+    return this.options.databaseUrl ?? benchDatabaseUrl(this.workDir, this.pgPort);
   }
 
   async startServers(): Promise<void> {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from './args';
 import { freePort, spawnNode, stopChild, tail, waitForHttp } from './processes';
+import { embeddedDatabaseUrl } from '../src/db/embedded';
 
 /** The two servers under test, each in its own child process. */
 
@@ -67,7 +68,7 @@ export interface DuetLaunch {
 
 /** Duet as it ships: `node dist/src/main.js`, with the per-user send limit out of the way. */
 export async function startDuet(options: DuetLaunch): Promise<ServerHandle> {
-  const dataDir = path.join(options.workDir, 'data');
+  const dataDir = path.join(options.workDir, 'data'); // benchDatabaseUrl reads the cluster's password here
   fs.mkdirSync(dataDir, { recursive: true });
   // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the directory.
   fs.chmodSync(options.workDir, 0o755);
@@ -89,9 +90,9 @@ export async function startDuet(options: DuetLaunch): Promise<ServerHandle> {
   return launch('duet', path.join(DIST, 'src', 'main.js'), env, options.port, path.join(options.workDir, 'duet.log'), 180_000, nodeArgs);
 }
 
-/** The embedded cluster's URL, as src/db/embedded.ts builds it (database `duet`). */
-export function embeddedDatabaseUrl(pgPort: number): string {
-  return `postgres://postgres:postgres@127.0.0.1:${pgPort}/duet`;
+/** The URL of the cluster Duet embeds for this run (database `duet`, its password in the data directory). */
+export function benchDatabaseUrl(workDir: string, pgPort: number): string {
+  return embeddedDatabaseUrl(path.join(workDir, 'data'), pgPort, 'duet');
 }
 
 export async function startRelay(secret: string, workDir: string, port?: number): Promise<ServerHandle> {

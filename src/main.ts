@@ -30,10 +30,10 @@ async function main(): Promise<void> {
       port: config.embeddedPostgresPort,
       database: 'duet',
       persistent: true,
-      callerHandlesSignals: true,
+      clusterDir: config.embeddedPostgresDir,
     });
     databaseUrl = embedded.url;
-    logger.info('embedded PostgreSQL started', { dataDir: config.dataDir, port: config.embeddedPostgresPort });
+    logger.info('embedded PostgreSQL started', { clusterDir: embedded.clusterDir, port: config.embeddedPostgresPort });
   }
 
   const chat = await createChat({
@@ -67,7 +67,8 @@ async function main(): Promise<void> {
   logger.info('Duet listening', { port, embeddedDatabase: Boolean(embedded) });
   if (embedded) {
     process.stdout.write(
-      `\nDuet is up on http://localhost:${port} (embedded PostgreSQL, data in ${config.dataDir}).\n` +
+      `\nDuet is up on http://localhost:${port}\n` +
+        `Embedded PostgreSQL data: ${embedded.clusterDir} (attachments: ${config.attachments.directory})\n` +
         `Get a demo token for user 1 with:  npm run token -- 1\n\n`,
     );
   }
@@ -100,6 +101,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // A closed terminal: stop like on SIGTERM, so the embedded PostgreSQL is not left running.
+  process.on('SIGHUP', () => void stop('SIGHUP'));
 }
 
 async function waitForDatabase(chat: Chat, logger: Logger, timeoutMs: number): Promise<void> {

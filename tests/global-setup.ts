@@ -16,9 +16,10 @@ export default async function globalSetup(): Promise<void> {
   let url = process.env.DATABASE_URL;
   if (!url) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-test-pg-'));
+    // Our own throwaway directory: open it to PostgreSQL's user so the cluster stays in it (as root).
     fs.chmodSync(dataDir, 0o755);
     const embedded = await startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'duet_test', persistent: false });
-    (globalThis as { __duetEmbedded?: unknown }).__duetEmbedded = embedded;
+    (globalThis as { __duetEmbedded?: unknown }).__duetEmbedded = { embedded, dataDir };
     url = embedded.url;
     process.env.DATABASE_URL = url;
   }

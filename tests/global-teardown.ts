@@ -1,6 +1,9 @@
+import fs from 'node:fs';
 import type { EmbeddedDatabase } from '../src/db/embedded';
 
 export default async function globalTeardown(): Promise<void> {
-  const embedded = (globalThis as { __duetEmbedded?: EmbeddedDatabase }).__duetEmbedded;
-  if (embedded) await embedded.stop();
+  const started = (globalThis as { __duetEmbedded?: { embedded: EmbeddedDatabase; dataDir: string } }).__duetEmbedded;
+  if (!started) return;
+  await started.embedded.stop();
+  fs.rmSync(started.dataDir, { recursive: true, force: true });
 }

@@ -41,6 +41,8 @@ export interface Config {
   databaseUrl?: string;
   dataDir: string;
   embeddedPostgresPort: number;
+  /** The embedded cluster's directory; unset: DATA_DIR/pg (see src/db/embedded/cluster-location.ts). */
+  embeddedPostgresDir?: string;
   migrateOnStart: boolean;
   logLevel: string;
   redisUrl?: string;
@@ -94,6 +96,11 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
 function optional(env: Env, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw.trim() === '' ? undefined : raw;
+}
+
+function optionalPath(env: Env, name: string): string | undefined {
+  const raw = optional(env, name);
+  return raw === undefined ? undefined : path.resolve(raw);
 }
 
 function list(env: Env, name: string, fallback: string[]): string[] {
@@ -169,6 +176,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     databaseUrl: optional(env, 'DATABASE_URL'),
     dataDir,
     embeddedPostgresPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+    embeddedPostgresDir: optionalPath(env, 'EMBEDDED_PG_DIR'),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
     redisUrl: optional(env, 'REDIS_URL'),

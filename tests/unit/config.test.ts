@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ConfigError, DEV_JWT_SECRET, loadConfig } from '../../src/config';
 
 const SECRET = 'x'.repeat(32);
@@ -49,5 +50,10 @@ describe('config', () => {
     expect(config.users).toEqual({ table: 'accounts', idColumn: 'account_id', nameColumn: 'display_name', avatarColumn: '' });
     expect(config.limits.maxMessageLength).toBe(10);
     expect(config.migrateOnStart).toBe(false);
+  });
+
+  test('EMBEDDED_PG_DIR is unset by default and made absolute when set', () => {
+    expect(loadConfig({}).embeddedPostgresDir).toBeUndefined();
+    expect(loadConfig({ EMBEDDED_PG_DIR: 'cluster' }).embeddedPostgresDir).toBe(path.resolve('cluster'));
   });
 });
