@@ -31,7 +31,9 @@ import { MessageRepository } from './messages/message.repository';
 import { MessageService } from './messages/message.service';
 import { DEFAULT_WRITER_OPTIONS, MessageWriter } from './messages/message-writer';
 import { SendBatchRepository } from './messages/send-batch.repository';
-import { SendRateLimiter } from './messages/send-rate-limiter';
+import { FairUse } from './limits/fair-use';
+import type { BucketConfig, RateClass, RateLimits } from './limits/rate-classes';
+import { MemoryTokenBucketStore, type TokenBucketStore } from './limits/token-bucket-store';
 import { type ChatMetrics, createMetrics } from './ops/metrics';
 import { createRealtime, DEFAULT_REALTIME_OPTIONS, type Realtime, type RealtimeOptions } from './realtime/realtime';
 import type { Server as SocketServer } from 'socket.io';
@@ -50,7 +52,10 @@ export interface ChatOptions {
   databaseUrl?: string;
   auth: Partial<AuthConfig> & Pick<AuthConfig, 'secret'> | Partial<AuthConfig> & Pick<AuthConfig, 'publicKey'>;
   users?: Partial<HostUsersConfig>;
-  limits?: Partial<LimitsConfig>;
+  /** Limits; `rates` may name only the classes and fields that differ from the defaults. */
+  limits?: Partial<Omit<LimitsConfig, 'rates'>> & { rates?: Partial<Record<RateClass, Partial<BucketConfig>>> };
+  /** Where the fair-use token buckets live (default: this process's memory). */
+  rateLimitStore?: TokenBucketStore;
   logger?: Logger;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
@@ -113,7 +118,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   checkAuthConfig(auth, options.production ?? false);
   const users: HostUsersConfig = { ...DEFAULT_HOST_USERS, ...options.users };
   checkHostUsersConfig(users);
-  const limits: LimitsConfig = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits: LimitsConfig = { ...DEFAULT_LIMITS, ...options.limits, rates: mergeRates(DEFAULT_LIMITS.rates, options.limits?.rates) };
   const logger = options.logger ?? createLogger();
 
   if (!options.sequelize && !options.databaseUrl) throw new Error('createChat needs sequelize or databaseUrl');
@@ -157,7 +162,6 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     messages: messageRepository,
     conversationService: conversations,
     users: userDirectory,
-    rateLimiter: new SendRateLimiter(limits.sendBurst, limits.sendPerSecond),
     notifier,
     audit,
     attachments: attachmentRepository,
@@ -185,8 +189,15 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       ? startPeriodic('retention purge', RETENTION_INTERVAL_MS, () => admin.purgeDeletedBefore(new Date(Date.now() - retentionDays * DAY_MS)), logger)
       : undefined;
   const verifier = new TokenVerifier(auth, userDirectory);
+  const fairUse = new FairUse(options.rateLimitStore ?? new MemoryTokenBucketStore(), conversations, {
+    rates: limits.rates,
+    exemptUserIds: new Set(limits.exemptUserIds),
+    // Sequelize's own default pool is 5 connections.
+    userConcurrency: userConcurrency(sequelize.config.pool?.max ?? 5),
+  });
   const router = createChatRouter({
     verifier,
+    fairUse,
     conversations,
     messages,
     admin,
@@ -207,8 +218,8 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       if (realtime) throw new Error('createChat: attach() was already called');
       realtime = createRealtime(
         server,
-        { sql, verifier, conversations, messages, logger },
-        { ...DEFAULT_REALTIME_OPTIONS, ...options.realtime },
+        { sql, verifier, fairUse, conversations, messages, logger },
+        { ...DEFAULT_REALTIME_OPTIONS, socketMaxPending: limits.socketMaxPending, ...options.realtime },
       );
       target = realtime.notifier;
       return realtime;
@@ -228,4 +239,20 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       if (ownsDatabase) await sequelize.close();
     },
   };
+}
+
+function mergeRates(defaults: RateLimits, given?: Partial<Record<RateClass, Partial<BucketConfig>>>): RateLimits {
+  const rates = { ...defaults };
+  for (const [rateClass, bucket] of Object.entries(given ?? {}) as [RateClass, Partial<BucketConfig>][]) {
+    rates[rateClass] = { ...defaults[rateClass], ...bucket };
+  }
+  return rates;
+}
+
+/**
+ * One user's operations at once: a quarter of the pool, so that a user flooding every door still
+ * leaves most connections to everyone else (docs/api.md, "Fair use").
+ */
+function userConcurrency(poolMax: number): number {
+  return Math.max(1, Math.floor(poolMax / 4));
 }

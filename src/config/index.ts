@@ -2,6 +2,8 @@ import path from 'node:path';
 import { DEFAULT_ALLOWED_TYPES } from '../attachments/content-type';
 import { hostUsersFromEnv } from './host-users';
 import { DEFAULT_WRITER_OPTIONS } from '../messages/message-writer';
+import { DEFAULT_RATE_LIMITS, envPrefix, RATE_CLASSES, type RateLimits } from '../limits/rate-classes';
+import { parseUserId } from '../shared/ids';
 
 /**
  * The one place that reads the environment. Everything else receives a frozen Config (or, in
@@ -29,10 +31,14 @@ export interface AuthConfig {
 export interface LimitsConfig {
   maxMessageLength: number;
   maxUploadBytes: number;
-  sendBurst: number;
-  sendPerSecond: number;
   /** Largest JSON body a REST route accepts. */
   maxJsonBytes: number;
+  /** Per-user token buckets by class (API.md, "Fair use"). */
+  rates: RateLimits;
+  /** Users whose calls are never refused for fair use (the host's system or support accounts). */
+  exemptUserIds: readonly number[];
+  /** Events one socket may have in progress; more are refused at once. */
+  socketMaxPending: number;
 }
 
 export interface Config {
@@ -82,6 +88,14 @@ function integer(env: Env, name: string, fallback: number, min = 0, max = Number
   if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}`);
+  return value;
+}
+
+function positiveNumber(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw.trim());
+  if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !(value > 0)) throw new ConfigError(`${name} must be a number above 0, got "${raw}"`);
   return value;
 }
 
@@ -148,10 +162,33 @@ export function checkHostUsersConfig(users: HostUsersConfig): void {
 export const DEFAULT_LIMITS: LimitsConfig = Object.freeze({
   maxMessageLength: 4000,
   maxUploadBytes: 10 * 1024 * 1024,
-  sendBurst: 100,
-  sendPerSecond: 20,
   maxJsonBytes: 64 * 1024,
+  rates: DEFAULT_RATE_LIMITS,
+  exemptUserIds: [],
+  socketMaxPending: 32,
 });
+
+function rateLimits(env: Env): RateLimits {
+  const rates = {} as RateLimits;
+  for (const rateClass of RATE_CLASSES) {
+    const fallback = DEFAULT_RATE_LIMITS[rateClass];
+    rates[rateClass] = {
+      burst: integer(env, `${envPrefix(rateClass)}_BURST`, fallback.burst, 1),
+      perSecond: positiveNumber(env, `${envPrefix(rateClass)}_PER_SEC`, fallback.perSecond),
+    };
+  }
+  return rates;
+}
+
+function userIds(env: Env, name: string): number[] {
+  const raw = optional(env, name);
+  if (!raw) return [];
+  return raw.split(',').map((item) => item.trim()).filter(Boolean).map((item) => {
+    const id = parseUserId(item);
+    if (id === undefined) throw new ConfigError(`${name}: "${item}" is not a user id`);
+    return id;
+  });
+}
 
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const mode = nodeEnv(env);
@@ -185,9 +222,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     limits: {
       maxMessageLength: integer(env, 'MAX_MESSAGE_LENGTH', DEFAULT_LIMITS.maxMessageLength, 1, 1_000_000),
       maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', DEFAULT_LIMITS.maxUploadBytes, 1),
-      sendBurst: integer(env, 'RATE_LIMIT_SEND_BURST', DEFAULT_LIMITS.sendBurst, 1),
-      sendPerSecond: integer(env, 'RATE_LIMIT_SEND_PER_SEC', DEFAULT_LIMITS.sendPerSecond, 1),
       maxJsonBytes: DEFAULT_LIMITS.maxJsonBytes,
+      rates: rateLimits(env),
+      exemptUserIds: userIds(env, 'RATE_LIMIT_EXEMPT_USERS'),
+      socketMaxPending: integer(env, 'SOCKET_MAX_PENDING', DEFAULT_LIMITS.socketMaxPending, 1, 100_000),
     },
     attachments: {
       directory: path.join(dataDir, 'attachments'),

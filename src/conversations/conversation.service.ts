@@ -48,6 +48,17 @@ export class ConversationService {
     return id;
   }
 
+  /** Whether the two users have a conversation (the fair-use class of a first contact depends on it). */
+  async pairExists(a: number, b: number): Promise<boolean> {
+    const [p1, p2] = orderedPair(a, b);
+    const key = `${p1}:${p2}`;
+    if (this.pairIds.has(key)) return true;
+    const id = await this.deps.conversations.idForPair(p1, p2);
+    if (id === undefined) return false;
+    this.pairIds.set(key, id);
+    return true;
+  }
+
   /** The conversation if the user takes part in it; NOT_FOUND otherwise, so strangers learn nothing. */
   async requireParticipant(userId: number, conversationId: number): Promise<ConversationRecord> {
     const conversation = await this.deps.conversations.findById(conversationId);

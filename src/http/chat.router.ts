@@ -24,9 +24,12 @@ import { jsonBody } from './json-body.middleware';
 import { validate } from './validate.middleware';
 import { accessLog, requestContextMiddleware } from './request-context.middleware';
 import type { ChatMetrics } from '../ops/metrics';
+import type { FairUse } from '../limits/fair-use';
+import { fairUseDoor } from './fair-use.middleware';
 
 export interface ChatRouterDeps {
   verifier: TokenVerifier;
+  fairUse: FairUse;
   conversations: ConversationService;
   messages: MessageService;
   admin: AdminService;
@@ -44,21 +47,23 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   const admin = adminController(deps.admin);
   const attachments = attachmentController(deps.attachments);
   const router = Router();
+  // Each user route's fair-use class (API.md, "Fair use"); admin routes are not limited.
+  const limit = fairUseDoor(deps.fairUse);
 
   // Authenticate before reading bodies: strangers' payloads are not parsed at all.
   router.use(requestContextMiddleware, accessLog(deps.logger), deps.metrics.httpTimer, authenticate(deps.verifier), ...jsonBody(deps.maxJsonBytes));
 
-  router.post('/send', validate({ body: sendMessageSchema }), messages.send);
-  router.post('/conversations', validate({ body: openConversationBody }), conversations.open);
-  router.get('/conversations', validate({ query: listConversationsQuery }), conversations.list);
-  router.get('/conversations/:id', validate({ params: conversationIdParams }), conversations.get);
-  router.get('/conversations/:id/messages', validate({ params: conversationIdParams, query: historyQuery }), messages.history);
-  router.post('/conversations/:id/read', validate({ params: conversationIdParams, body: markReadBody }), messages.markRead);
-  router.get('/unread-count', conversations.unreadCount);
-  router.delete('/messages/:id', validate({ params: messageIdParams }), messages.remove);
-  router.get('/search', validate({ query: searchQuery }), messages.search);
-  router.post('/attachments', uploadMiddleware(deps.maxUploadBytes), attachments.upload);
-  router.get('/attachments/:id', validate({ params: attachmentIdParams }), attachments.download);
+  router.post('/send', limit('send_message'), validate({ body: sendMessageSchema }), messages.send);
+  router.post('/conversations', limit('open_conversation'), validate({ body: openConversationBody }), conversations.open);
+  router.get('/conversations', limit('read'), validate({ query: listConversationsQuery }), conversations.list);
+  router.get('/conversations/:id', limit('read'), validate({ params: conversationIdParams }), conversations.get);
+  router.get('/conversations/:id/messages', limit('read'), validate({ params: conversationIdParams, query: historyQuery }), messages.history);
+  router.post('/conversations/:id/read', limit('receipt'), validate({ params: conversationIdParams, body: markReadBody }), messages.markRead);
+  router.get('/unread-count', limit('read'), conversations.unreadCount);
+  router.delete('/messages/:id', limit('send'), validate({ params: messageIdParams }), messages.remove);
+  router.get('/search', limit('read'), validate({ query: searchQuery }), messages.search);
+  router.post('/attachments', limit('upload'), uploadMiddleware(deps.maxUploadBytes), attachments.upload);
+  router.get('/attachments/:id', limit('read'), validate({ params: attachmentIdParams }), attachments.download);
 
   router.get('/admin/messages', requireAdmin, validate({ query: adminMessagesQuery }), admin.listMessages);
   router.post('/admin/messages/:id/restore', requireAdmin, validate({ params: adminMessageParams, body: reasonBody }), admin.restore);

@@ -13,7 +13,6 @@ import { checkContent, checkNotSelf } from './message-rules';
 import { type MessageJson, toMessageJson } from './message.presenter';
 import type { MessageRecord } from './message.record';
 import type { MessageRepository } from './message.repository';
-import type { SendRateLimiter } from './send-rate-limiter';
 import type { MessageWriter } from './message-writer';
 
 export interface SendInput {
@@ -46,7 +45,6 @@ export interface MessageServiceDeps {
   messages: MessageRepository;
   conversationService: ConversationService;
   users: UserDirectory;
-  rateLimiter: SendRateLimiter;
   notifier: ChatNotifier;
   audit: AuditLogRepository;
   attachments: AttachmentRepository;
@@ -64,7 +62,6 @@ export class MessageService {
    */
   async send(input: SendInput): Promise<SendResult> {
     const { senderId } = input;
-    this.deps.rateLimiter.take(senderId);
     const content = checkContent(input.content, input.attachmentId !== undefined, this.deps.maxMessageLength);
     const { receiverId, conversationId } = await this.resolveReceiver(input);
 

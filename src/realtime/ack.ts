@@ -8,18 +8,19 @@ type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<stri
 /**
  * Wraps a client event's work so that it always answers: `{ ok: true, ...data }` or
  * `{ ok: false, error }` through the ack, or an `error` event when the client sent no ack and it
- * failed. Nothing the client sends can make the listener throw or leave a rejection unhandled.
+ * failed. Nothing the client sends can make the listener throw or leave a rejection unhandled; the
+ * promise returned settles (never rejects) once the client has been answered.
  */
 export function answer<T extends object>(
   socket: ChatSocket,
   event: ClientEventName,
   logger: Logger,
   work: (payload: unknown) => Promise<T>,
-): (...args: unknown[]) => void {
+): (...args: unknown[]) => Promise<void> {
   return (...args: unknown[]) => {
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack<T>) : undefined;
     const run = args.length > 1 ? Promise.reject(new AppError('VALIDATION_FAILED', 'Send one payload object')) : work(args[0]);
-    run
+    return run
       .then((data) => ack?.({ ok: true, ...data }))
       .catch((err: unknown) => {
         const appError = toAppError(err);

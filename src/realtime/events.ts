@@ -47,6 +47,8 @@ export interface ServerToClientEvents {
 
 export interface SocketData {
   principal: Principal;
+  /** Events of this socket in progress (SOCKET_MAX_PENDING). */
+  pending: number;
   /**
    * Conversations this socket's user was confirmed a participant of, with the other participant's
    * id: saves a query per typing event. Made on first use.

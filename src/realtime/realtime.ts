@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { Server } from 'socket.io';
 import type { TokenVerifier } from '../auth/token-verifier';
+import type { FairUse } from '../limits/fair-use';
 import type { ConversationService } from '../conversations/conversation.service';
 import type { Sql } from '../db/sql';
 import type { MessageService } from '../messages/message.service';
@@ -26,6 +27,8 @@ export interface RealtimeOptions {
   recoveryMaxEvents: number;
   /** Largest socket message; bigger ones close that connection. */
   maxPayloadBytes: number;
+  /** Events one socket may have in progress (SOCKET_MAX_PENDING); more are refused at once. */
+  socketMaxPending: number;
   presenceStore?: PresenceStore;
 }
 
@@ -35,11 +38,13 @@ export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = Object.freeze({
   recoveryWindowMs: 2 * 60_000,
   recoveryMaxEvents: 10_000,
   maxPayloadBytes: 64 * 1024,
+  socketMaxPending: 32,
 });
 
 export interface RealtimeDeps {
   sql: Sql;
   verifier: TokenVerifier;
+  fairUse: FairUse;
   conversations: ConversationService;
   messages: MessageService;
   logger: Logger;
@@ -81,6 +86,8 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
   });
   registerSocketHandlers(io, {
     verifier: deps.verifier,
+    fairUse: deps.fairUse,
+    socketMaxPending: options.socketMaxPending,
     conversations: deps.conversations,
     messages: deps.messages,
     presence,

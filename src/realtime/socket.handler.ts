@@ -21,9 +21,12 @@ import type { ClientEventName } from './events';
 import { RecoveryGate } from './recovery';
 import { conversationRoom, userRoom } from './rooms';
 import type { ChatServer } from './socket-notifier';
+import type { DoorRule, FairUse } from '../limits/fair-use';
 
 export interface SocketHandlerDeps {
   verifier: TokenVerifier;
+  fairUse: FairUse;
+  socketMaxPending: number;
   conversations: ConversationService;
   messages: MessageService;
   presence: PresenceService;
@@ -81,6 +84,19 @@ interface EventContext {
 }
 
 type EventHandler = (context: EventContext, payload: unknown) => Promise<object>;
+
+/** Each client event's fair-use class (API.md, "Fair use"), the socket side of the router's. */
+const EVENT_RULES: Record<ClientEventName, DoorRule> = {
+  join_conversation: 'read',
+  leave_conversation: 'read',
+  send_message: 'send_message',
+  typing: 'typing',
+  stop_typing: 'typing',
+  mark_as_read: 'receipt',
+  message_delivered: 'receipt',
+  delete_message: 'send',
+  get_online_status: 'read',
+};
 
 /**
  * Every client event, in one table shared by all sockets: a socket holds one listener that looks
@@ -151,6 +167,9 @@ const EVENT_HANDLERS: Record<ClientEventName, EventHandler> = {
 
 function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
   const context: EventContext = { socket, userId: socket.data.principal.userId, deps };
+  const { fairUse } = deps;
+  const unlimited = fairUse.isExempt(socket.data.principal);
+  socket.data.pending = 0;
   socket.onAny((event: string, ...args: unknown[]) => {
     if (!Object.hasOwn(EVENT_HANDLERS, event)) {
       // A client waiting on an ack should not wait forever for an event nobody handles.
@@ -158,10 +177,26 @@ function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
       if (typeof ack === 'function') ack({ ok: false, error: errorBody(new AppError('NOT_FOUND', 'No such event')) });
       return;
     }
-    const handler = EVENT_HANDLERS[event as ClientEventName];
-    answer(socket, event as ClientEventName, deps.logger, (payload) => handler(context, payload))(...args);
+    const name = event as ClientEventName;
+    if (!unlimited && socket.data.pending >= deps.socketMaxPending) {
+      void answer(socket, name, deps.logger, () => Promise.reject(TOO_MANY_PENDING))(...args);
+      return;
+    }
+    socket.data.pending++;
+    void answer(socket, name, deps.logger, async (payload) => {
+      await fairUse.lanes.enter(context.userId);
+      try {
+        await fairUse.admit(socket.data.principal, EVENT_RULES[name], payload);
+        return await EVENT_HANDLERS[name](context, payload);
+      } finally {
+        fairUse.lanes.leave(context.userId);
+      }
+    })(...args).finally(() => socket.data.pending--);
   });
 }
+
+/** SOCKET_MAX_PENDING: refused at once, with nothing to wait for but the socket's own acks. */
+const TOO_MANY_PENDING = new AppError('RATE_LIMITED', 'Too many events in progress on this socket; wait for their acks', undefined, 0);
 
 /** Conversations this socket's user was confirmed a participant of (made on first use). */
 function knownConversations(socket: ChatSocket): Map<number, number> {

@@ -12,7 +12,11 @@ import { createChat, type Chat, type ChatOptions } from '../../src/chat';
 import { createLogger } from '../../src/shared/logger';
 import type { Realtime } from '../../src/realtime/realtime';
 import { resetData } from './factories';
+import { RATE_CLASSES, type RateLimits } from '../../src/limits/rate-classes';
 import { disconnectAll } from './sockets';
+
+/** For files whose subject is not fair use but that call one door hundreds of times per user. */
+export const GENEROUS_RATES = Object.fromEntries(RATE_CLASSES.map((rateClass) => [rateClass, { burst: 1e9, perSecond: 1e9 }])) as RateLimits;
 
 export const TEST_JWT_SECRET = 'duet-test-secret-that-is-long-enough-0123456789';
 

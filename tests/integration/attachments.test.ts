@@ -9,7 +9,7 @@ import type { Sent } from '../helpers/contract';
 import { createCast, sendMessage } from '../helpers/factories';
 import { ELF, GIF, JPEG, PDF, PNG, RANDOM_BYTES, SHELL_SCRIPT, TEXT, WEBP, WINDOWS_EXE } from '../helpers/files';
 import { connectAs, emitAck, nextEvent } from '../helpers/sockets';
-import { bearer, type TestApp, useStartedApp, useTestApp } from '../helpers/test-app';
+import { bearer, GENEROUS_RATES, type TestApp, useStartedApp, useTestApp } from '../helpers/test-app';
 
 /** A server-generated storage key, the only name a file gets on disk. */
 const KEY_NAME = /^[0-9a-f]{32}$/;
@@ -26,7 +26,8 @@ function tempDir(): string {
 }
 
 const storageDir = tempDir();
-const app = useTestApp({ attachments: { directory: storageDir } });
+// Uploads are the subject here, not their fair-use bucket (tests/integration/fair-use.test.ts).
+const app = useTestApp({ attachments: { directory: storageDir }, limits: { rates: GENEROUS_RATES } });
 afterAll(() => {
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });

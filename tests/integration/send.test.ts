@@ -275,7 +275,7 @@ describe('POST /send', () => {
 });
 
 describe('POST /send rate limit', () => {
-  const limited = useStartedApp({ limits: { sendBurst: 3, sendPerSecond: 1 } });
+  const limited = useStartedApp({ limits: { rates: { send: { burst: 3, perSecond: 1 } } } });
 
   test('the send after a used-up burst is RATE_LIMITED with Retry-After and retryAfterMs, and is not stored', async () => {
     const alice = await createUser(limited().chat.sequelize, 'Alice');

@@ -646,7 +646,7 @@ describe('typing state with a short expiry', () => {
 });
 
 describe('sending is rate limited per user', () => {
-  const app = useTestApp({ limits: { sendBurst: 2, sendPerSecond: 1 } });
+  const app = useTestApp({ limits: { rates: { send: { burst: 2, perSecond: 1 } } } });
 
   test('past the budget, shared by REST and the socket, a send is RATE_LIMITED with retryAfterMs and announces nothing', async () => {
     const { alice, bob, a, b, strangerSaw } = await scene(app());

@@ -7,7 +7,7 @@ import type { ErrorBody } from '../../src/shared/errors';
 import { ISO, type Sent } from '../helpers/contract';
 import { createCast, createUser, resetData, sendMessage } from '../helpers/factories';
 import { type ClientSocket, connectAs, disconnectAll, emitAck, nextEvent, record, settle } from '../helpers/sockets';
-import { bearer, startTestApp, TEST_JWT_SECRET, type TestApp, tokenFor, useTestApp } from '../helpers/test-app';
+import { bearer, GENEROUS_RATES, startTestApp, TEST_JWT_SECRET, type TestApp, tokenFor, useTestApp } from '../helpers/test-app';
 
 /**
  * The socket door under stress: handshake authentication, hostile payloads for every client event,
@@ -115,7 +115,7 @@ function expectValidationAck(ack: AckJson, label: string): void {
 
 /** useTestApp, plus closing the clients this file opens itself. */
 function useSocketApp(overrides: Partial<ChatOptions> = {}): () => TestApp {
-  const app = useTestApp(overrides);
+  const app = useTestApp({ limits: { rates: GENEROUS_RATES }, ...overrides });
   afterEach(() => closeExtraClients());
   return app;
 }

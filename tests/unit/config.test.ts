@@ -9,7 +9,15 @@ describe('config', () => {
     expect(config.auth.secret).toBe(DEV_JWT_SECRET);
     expect(config.port).toBe(3000);
     expect(config.users).toEqual({ table: 'users', idColumn: 'id', nameColumn: 'name', avatarColumn: 'avatar_url' });
-    expect(config.limits).toMatchObject({ maxMessageLength: 4000, maxUploadBytes: 10485760, sendBurst: 100, sendPerSecond: 20 });
+    expect(config.limits).toMatchObject({ maxMessageLength: 4000, maxUploadBytes: 10485760, socketMaxPending: 32, exemptUserIds: [] });
+    expect(config.limits.rates).toEqual({
+      send: { burst: 100, perSecond: 20 },
+      conversation: { burst: 20, perSecond: 0.1 },
+      receipt: { burst: 200, perSecond: 50 },
+      typing: { burst: 20, perSecond: 4 },
+      read: { burst: 200, perSecond: 50 },
+      upload: { burst: 20, perSecond: 0.5 },
+    });
     expect(config.migrateOnStart).toBe(true);
     expect(config.sendBatchesInFlight).toBe(1);
     expect(Object.isFrozen(config)).toBe(true);
@@ -55,5 +63,16 @@ describe('config', () => {
   test('EMBEDDED_PG_DIR is unset by default and made absolute when set', () => {
     expect(loadConfig({}).embeddedPostgresDir).toBeUndefined();
     expect(loadConfig({ EMBEDDED_PG_DIR: 'cluster' }).embeddedPostgresDir).toBe(path.resolve('cluster'));
+  });
+
+  test('every fair-use class takes its burst and rate from the environment; rates may be fractions', () => {
+    const config = loadConfig({ RATE_LIMIT_SEND_BURST: '5', RATE_LIMIT_UPLOAD_PER_SEC: '0.25', RATE_LIMIT_EXEMPT_USERS: '7, 9', SOCKET_MAX_PENDING: '4' });
+    expect(config.limits.rates.send).toEqual({ burst: 5, perSecond: 20 });
+    expect(config.limits.rates.upload).toEqual({ burst: 20, perSecond: 0.25 });
+    expect(config.limits.exemptUserIds).toEqual([7, 9]);
+    expect(config.limits.socketMaxPending).toBe(4);
+    expect(() => loadConfig({ RATE_LIMIT_READ_PER_SEC: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ RATE_LIMIT_TYPING_BURST: '1.5' })).toThrow(ConfigError);
+    expect(() => loadConfig({ RATE_LIMIT_EXEMPT_USERS: '1,x' })).toThrow(ConfigError);
   });
 });
