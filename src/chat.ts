@@ -192,8 +192,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   const fairUse = new FairUse(options.rateLimitStore ?? new MemoryTokenBucketStore(), conversations, {
     rates: limits.rates,
     exemptUserIds: new Set(limits.exemptUserIds),
-    // Sequelize's own default pool is 5 connections.
-    userConcurrency: userConcurrency(sequelize.config.pool?.max ?? 5),
+    userConcurrency: 1,
   });
   const router = createChatRouter({
     verifier,
@@ -249,10 +248,3 @@ function mergeRates(defaults: RateLimits, given?: Partial<Record<RateClass, Part
   return rates;
 }
 
-/**
- * One user's operations at once: a quarter of the pool, so that a user flooding every door still
- * leaves most connections to everyone else (docs/api.md, "Fair use").
- */
-function userConcurrency(poolMax: number): number {
-  return Math.max(1, Math.floor(poolMax / 4));
-}

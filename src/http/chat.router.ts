@@ -25,7 +25,7 @@ import { validate } from './validate.middleware';
 import { accessLog, requestContextMiddleware } from './request-context.middleware';
 import type { ChatMetrics } from '../ops/metrics';
 import type { FairUse } from '../limits/fair-use';
-import { fairUseDoor } from './fair-use.middleware';
+import { fairUseMiddleware } from './fair-use.middleware';
 
 export interface ChatRouterDeps {
   verifier: TokenVerifier;
@@ -48,7 +48,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   const attachments = attachmentController(deps.attachments);
   const router = Router();
   // Each user route's fair-use class (API.md, "Fair use"); admin routes are not limited.
-  const limit = fairUseDoor(deps.fairUse);
+  const { limit, admit, lane } = fairUseMiddleware(deps.fairUse);
 
   // Authenticate before reading bodies: strangers' payloads are not parsed at all.
   router.use(requestContextMiddleware, accessLog(deps.logger), deps.metrics.httpTimer, authenticate(deps.verifier), ...jsonBody(deps.maxJsonBytes));
@@ -62,7 +62,8 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   router.get('/unread-count', limit('read'), conversations.unreadCount);
   router.delete('/messages/:id', limit('send'), validate({ params: messageIdParams }), messages.remove);
   router.get('/search', limit('read'), validate({ query: searchQuery }), messages.search);
-  router.post('/attachments', limit('upload'), uploadMiddleware(deps.maxUploadBytes), attachments.upload);
+  // The lane is taken once the file is in: a slow upload must not hold up the user's messages.
+  router.post('/attachments', admit('upload'), uploadMiddleware(deps.maxUploadBytes), lane, attachments.upload);
   router.get('/attachments/:id', limit('read'), validate({ params: attachmentIdParams }), attachments.download);
 
   router.get('/admin/messages', requireAdmin, validate({ query: adminMessagesQuery }), admin.listMessages);

@@ -2,12 +2,25 @@ import type { RequestHandler } from 'express';
 import type { DoorRule, FairUse } from '../limits/fair-use';
 import { principalOf } from './auth.middleware';
 
+export interface FairUseMiddleware {
+  /** Takes the call's tokens (refused at once when a bucket is empty), then waits for the user's lane. */
+  limit(rule: DoorRule): RequestHandler[];
+  /** Only the tokens: for uploads, whose streaming must not hold the lane (see `lane`). */
+  admit(rule: DoorRule): RequestHandler;
+  /** Waits for a place in the user's lane, given back when the response ends or the client leaves. */
+  lane: RequestHandler;
+}
+
 /**
- * The REST side of fair use: the request waits for a place in its user's lane, then takes its
- * tokens (the body is read only by the two rules whose class depends on the other user).
+ * The REST side of fair use (src/limits/fair-use.ts). The body is read only by the two rules
+ * whose class depends on the other user.
  */
-export function fairUseDoor(fairUse: FairUse): (rule: DoorRule) => RequestHandler {
-  return (rule) => async (req, res, next) => {
+export function fairUseMiddleware(fairUse: FairUse): FairUseMiddleware {
+  const admit = (rule: DoorRule): RequestHandler => async (req, res, next) => {
+    await fairUse.admit(principalOf(res), rule, req.body);
+    next();
+  };
+  const lane: RequestHandler = async (_req, res, next) => {
     const { userId } = principalOf(res);
     let entered = false;
     let closed = false;
@@ -19,7 +32,7 @@ export function fairUseDoor(fairUse: FairUse): (rule: DoorRule) => RequestHandle
     entered = true;
     // The client left while the request waited: give the place straight back.
     if (closed) return fairUse.lanes.leave(userId);
-    await fairUse.admit(principalOf(res), rule, req.body);
     next();
   };
+  return { admit, lane, limit: (rule) => [admit(rule), lane] };
 }

@@ -15,7 +15,7 @@ export interface FairUseOptions {
   rates: RateLimits;
   /** RATE_LIMIT_EXEMPT_USERS: the host's system or support accounts. */
   exemptUserIds: ReadonlySet<number>;
-  /** How many operations of one user run at once (see UserLanes). */
+  /** How many operations of one user run at once (see UserLanes); Duet uses 1. */
   userConcurrency: number;
 }
 
@@ -65,7 +65,7 @@ export class FairUse {
       if (wait > 0) throw rateLimited(['send'], wait);
       const receiverId = field(payload, 'receiverId');
       if (receiverId === undefined || receiverId === userId) return ['send'];
-      return (await this.pairs.pairExists(userId, receiverId)) ? ['send'] : ['send', 'conversation'];
+      return (await this.pairExists(userId, receiverId)) ? ['send'] : ['send', 'conversation'];
     }
     if (rule === 'open_conversation') {
       const participantId = field(payload, 'participantId');
@@ -75,9 +75,14 @@ export class FairUse {
         // Only an existing pair (read class) can still pass: look it up only if read has tokens.
         if (await this.store.wait([this.spec('read', userId)])) return ['conversation'];
       }
-      return (await this.pairs.pairExists(userId, participantId)) ? ['read'] : ['conversation'];
+      return (await this.pairExists(userId, participantId)) ? ['read'] : ['conversation'];
     }
     return [rule];
+  }
+
+  /** The one lookup a refused call may cost; in the user's lane, so a flood of them holds one connection. */
+  private pairExists(userId: number, otherId: number): Promise<boolean> {
+    return this.lanes.run(userId, () => this.pairs.pairExists(userId, otherId));
   }
 
   private spec(rateClass: RateClass, userId: number): BucketSpec {

@@ -184,9 +184,9 @@ function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
     }
     socket.data.pending++;
     void answer(socket, name, deps.logger, async (payload) => {
+      await fairUse.admit(socket.data.principal, EVENT_RULES[name], payload);
       await fairUse.lanes.enter(context.userId);
       try {
-        await fairUse.admit(socket.data.principal, EVENT_RULES[name], payload);
         return await EVENT_HANDLERS[name](context, payload);
       } finally {
         fairUse.lanes.leave(context.userId);

@@ -31,6 +31,8 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export type ChatOverrides = Partial<ChatOptions>;
+
 /** A full Duet over the test database, listening on port 0. */
 export async function startTestApp(overrides: Partial<ChatOptions> = {}): Promise<TestApp> {
   const chat = await createChat({
