@@ -4,6 +4,7 @@ import path from 'node:path';
 import { UsageError } from './args';
 import { freePort, spawnNode, stopChild, tail, waitForHttp } from './processes';
 import { embeddedDatabaseUrl } from '../src/db/embedded';
+import { envPrefix, RATE_CLASSES } from '../src/limits/rate-classes';
 
 /** The two servers under test, each in its own child process. */
 
@@ -66,7 +67,7 @@ export interface DuetLaunch {
   nodeArgs?: readonly string[];
 }
 
-/** Duet as it ships: `node dist/src/main.js`, with the per-user send limit out of the way. */
+/** Duet as it ships: `node dist/src/main.js`, with the per-user fair-use buckets out of the way. */
 export async function startDuet(options: DuetLaunch): Promise<ServerHandle> {
   const dataDir = path.join(options.workDir, 'data'); // benchDatabaseUrl reads the cluster's password here
   fs.mkdirSync(dataDir, { recursive: true });
@@ -80,8 +81,8 @@ export async function startDuet(options: DuetLaunch): Promise<ServerHandle> {
     JWT_SECRET: options.secret,
     DATA_DIR: dataDir,
     EMBEDDED_PG_PORT: String(options.pgPort),
-    RATE_LIMIT_SEND_BURST: '1000000000',
-    RATE_LIMIT_SEND_PER_SEC: '1000000000',
+    // The load is many users at full speed: fair use would refuse it by design.
+    ...Object.fromEntries(RATE_CLASSES.flatMap((c) => [[`${envPrefix(c)}_BURST`, '1000000000'], [`${envPrefix(c)}_PER_SEC`, '1000000000']])),
   };
   delete env.DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
