@@ -56,6 +56,7 @@ export interface ChatOptions {
   migrate?: boolean;
   /** NODE_ENV=production semantics for the auth check (no development secret). */
   production?: boolean;
+  /** How long a looked-up host user is trusted (default 30000); sockets of removed users end within it. */
   userCacheMs?: number;
   dbPoolMax?: number;
   /** Send batches written at once (default 1; see docs/performance.md). */
@@ -123,7 +124,8 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   if (options.migrate ?? true) await migrate(sequelize, users);
 
   const sql = new Sql(sequelize);
-  const userDirectory = new UserDirectory(sql, defineUserModel(sequelize, users), options.userCacheMs ?? 30_000);
+  const userCacheMs = options.userCacheMs ?? 30_000;
+  const userDirectory = new UserDirectory(sql, defineUserModel(sequelize, users), userCacheMs);
   const conversationRepository = new ConversationRepository(sql);
   const messageRepository = new MessageRepository(sql);
   const audit = new AuditLogRepository(sql);
@@ -207,7 +209,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       if (realtime) throw new Error('createChat: attach() was already called');
       realtime = createRealtime(
         server,
-        { sql, verifier, conversations, messages, logger },
+        { sql, verifier, conversations, messages, users: userDirectory, userCacheMs, logger },
         { ...DEFAULT_REALTIME_OPTIONS, ...options.realtime },
       );
       target = realtime.notifier;

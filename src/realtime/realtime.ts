@@ -10,8 +10,10 @@ import { MemoryPresenceStore, type PresenceStore } from '../presence/presence-st
 import { TypingTracker } from '../presence/typing-tracker';
 import type { ChatNotifier } from '../events/chat-notifier';
 import type { Logger } from '../shared/logger';
+import type { UserDirectory } from '../users/user.directory';
 import { boundedRecoveryAdapter } from './recovery-buffer';
 import { userRoom } from './rooms';
+import { SessionExpiry } from './session-expiry';
 import { registerSocketHandlers } from './socket.handler';
 import { type ChatServer, socketNotifier } from './socket-notifier';
 
@@ -42,6 +44,9 @@ export interface RealtimeDeps {
   verifier: TokenVerifier;
   conversations: ConversationService;
   messages: MessageService;
+  users: UserDirectory;
+  /** USER_CACHE_MS: sockets of users the host removed end within it (session-expiry.ts). */
+  userCacheMs: number;
   logger: Logger;
 }
 
@@ -79,12 +84,14 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
     publish: (userIds, event) => io.to(userIds.map(userRoom)).emit('presence', event),
     graceMs: options.presenceGraceMs,
   });
+  const sessions = new SessionExpiry(io, { users: deps.users, userCacheMs: deps.userCacheMs, logger: deps.logger });
   registerSocketHandlers(io, {
     verifier: deps.verifier,
     conversations: deps.conversations,
     messages: deps.messages,
     presence,
     typing,
+    sessions,
     logger: deps.logger,
   });
 
@@ -97,6 +104,7 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
         io.disconnectSockets(true);
         // Let the disconnect handlers record who left before presence writes lastSeenAt.
         await new Promise((resolve) => setImmediate(resolve));
+        sessions.close();
         typing.close();
         await presence.close();
         // The HTTP server stays the caller's to close; only the engine we started stops here.
