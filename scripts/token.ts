@@ -7,7 +7,9 @@ import { loadConfig } from '../src/config';
  */
 function main(): void {
   const args = process.argv.slice(2);
-  const userId = args.find((a) => /^\d+$/.test(a));
+  const ttlIndex = args.indexOf('--ttl');
+  // The value after --ttl is not the user id.
+  const userId = args.find((a, i) => /^\d+$/.test(a) && (ttlIndex < 0 || i !== ttlIndex + 1));
   if (!userId) {
     process.stderr.write('usage: npm run token -- <userId> [--admin] [--ttl seconds]\n');
     process.exit(2);
@@ -17,8 +19,13 @@ function main(): void {
     process.stderr.write('Tokens can only be made here with an HS256 secret; your host issues RS256/ES256 ones.\n');
     process.exit(2);
   }
-  const ttlIndex = args.indexOf('--ttl');
-  const expiresIn = ttlIndex >= 0 ? Number(args[ttlIndex + 1]) : 24 * 3600;
+  const ttl = ttlIndex >= 0 ? args[ttlIndex + 1] ?? '' : String(24 * 3600);
+  // Every token gets an exp: Duet refuses tokens without one (unless JWT_ALLOW_NO_EXP=true).
+  if (!/^[1-9]\d{0,9}$/.test(ttl)) {
+    process.stderr.write('--ttl takes a whole number of seconds, at least 1\n');
+    process.exit(2);
+  }
+  const expiresIn = Number(ttl);
   const claims: Record<string, unknown> = { [config.auth.userClaim]: userId };
   if (args.includes('--admin')) claims[config.auth.roleClaim] = 'admin';
   const token = jwt.sign(claims, config.auth.secret, {

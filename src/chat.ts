@@ -61,6 +61,7 @@ export interface ChatOptions {
   migrate?: boolean;
   /** NODE_ENV=production semantics for the auth check (no development secret). */
   production?: boolean;
+  /** How long a looked-up host user is trusted (default 30000); sockets of removed users end within it. */
   userCacheMs?: number;
   dbPoolMax?: number;
   /** Send batches written at once (default 1; see docs/performance.md). */
@@ -128,7 +129,8 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   if (options.migrate ?? true) await migrate(sequelize, users);
 
   const sql = new Sql(sequelize);
-  const userDirectory = new UserDirectory(sql, defineUserModel(sequelize, users), options.userCacheMs ?? 30_000);
+  const userCacheMs = options.userCacheMs ?? 30_000;
+  const userDirectory = new UserDirectory(sql, defineUserModel(sequelize, users), userCacheMs);
   const conversationRepository = new ConversationRepository(sql);
   const messageRepository = new MessageRepository(sql);
   const audit = new AuditLogRepository(sql);
@@ -217,7 +219,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       if (realtime) throw new Error('createChat: attach() was already called');
       realtime = createRealtime(
         server,
-        { sql, verifier, fairUse, conversations, messages, logger },
+        { sql, verifier, fairUse, conversations, messages, users: userDirectory, userCacheMs, logger },
         { ...DEFAULT_REALTIME_OPTIONS, socketMaxPending: limits.socketMaxPending, ...options.realtime },
       );
       target = realtime.notifier;

@@ -9,6 +9,8 @@ import { parseUserId } from '../shared/ids';
 export interface Principal {
   userId: number;
   isAdmin: boolean;
+  /** The token's `exp` in epoch milliseconds; absent only for a token without one (JWT_ALLOW_NO_EXP). */
+  expiresAt?: number;
 }
 
 const unauthorized = (message: string) => new AppError('UNAUTHORIZED', message);
@@ -20,15 +22,16 @@ export function bearerToken(header: unknown): string | undefined {
   return match?.[1];
 }
 
-/**
- * Verifies a host-issued JWT and resolves its user. The one authentication rule for REST and
- * sockets: HS256 with the shared secret, or RS256/ES256 with a public key; issuer and audience
- * when configured; the user claim must name a user in the host's table.
- */
 /** Verified tokens are remembered this long at most (and never past their own expiry). */
 const VERIFIED_TOKEN_TTL_MS = 60_000;
 const MAX_VERIFIED_TOKENS = 20_000;
 
+/**
+ * Verifies a host-issued JWT and resolves its user. The one authentication rule for REST and
+ * sockets: HS256 with the shared secret, or RS256/ES256 with a public key; issuer and audience
+ * when configured; an `exp` (unless allowNoExp), with no leeway; the user claim must name a user
+ * in the host's table.
+ */
 export class TokenVerifier {
   private readonly key: KeyObject;
   private readonly algorithms: Algorithm[];
@@ -67,11 +70,13 @@ export class TokenVerifier {
       const expired = err instanceof jwt.TokenExpiredError;
       throw unauthorized(expired ? 'The token has expired' : 'The token is invalid');
     }
+    // jsonwebtoken refuses a non-numeric exp itself; a missing one it lets through.
+    if (payload.exp === undefined && !this.auth.allowNoExp) throw unauthorized('The token has no expiry (exp)');
     const userId = parseUserId(payload[this.auth.userClaim]);
     if (userId === undefined) throw unauthorized(`The token's ${this.auth.userClaim} claim is not a user id`);
-    const claims: Principal = { userId, isAdmin: payload[this.auth.roleClaim] === 'admin' };
-    const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
-    this.verified.set(token, claims, Math.min(expiresAt, Date.now() + VERIFIED_TOKEN_TTL_MS));
+    const expiresAt = payload.exp === undefined ? undefined : payload.exp * 1000;
+    const claims: Principal = { userId, isAdmin: payload[this.auth.roleClaim] === 'admin', ...(expiresAt === undefined ? {} : { expiresAt }) };
+    this.verified.set(token, claims, Math.min(expiresAt ?? Infinity, Date.now() + VERIFIED_TOKEN_TTL_MS));
     return claims;
   }
 }

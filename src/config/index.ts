@@ -26,6 +26,8 @@ export interface AuthConfig {
   audience?: string;
   userClaim: string;
   roleClaim: string;
+  /** Accept tokens without `exp` (JWT_ALLOW_NO_EXP); by default they are refused. */
+  allowNoExp?: boolean;
 }
 
 export interface LimitsConfig {
@@ -67,7 +69,7 @@ export interface Config {
   dbPoolMax: number;
   /** Send batches written at once (message-writer.ts); each holds a pool connection. */
   sendBatchesInFlight: number;
-  /** How long a looked-up user is trusted before the host table is asked again. */
+  /** How long a looked-up user is trusted before the host table is asked again (sockets: see session-expiry.ts). */
   userCacheMs: number;
   shutdownTimeoutMs: number;
   /** How long the server waits at start for the database to answer before giving up. */
@@ -201,6 +203,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     audience: optional(env, 'JWT_AUDIENCE'),
     userClaim: optional(env, 'JWT_USER_CLAIM') ?? 'sub',
     roleClaim: optional(env, 'JWT_ROLE_CLAIM') ?? 'role',
+    allowNoExp: boolean(env, 'JWT_ALLOW_NO_EXP', false),
   };
   checkAuthConfig(auth, production);
   const users: HostUsersConfig = hostUsersFromEnv(env);

@@ -3,6 +3,7 @@ import type { MessageJson } from '../messages/message.presenter';
 import type { Principal } from '../auth/token-verifier';
 import type { ErrorBody } from '../shared/errors';
 import type { PresenceJson } from '../presence/presence.service';
+import type { SessionEndReason } from './session-expiry';
 
 /** What every client → server event's ack receives. */
 export type AckResponse<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
@@ -42,6 +43,8 @@ export interface ServerToClientEvents {
   /** Not in API.md: an admin restored a deleted message (docs/api.md). */
   message_restored(event: { message: MessageJson; conversation: ConversationJson }): void;
   presence(event: PresenceJson): void;
+  /** Sent just before the server disconnects a socket whose token expired or whose user was removed. */
+  session_expired(event: { reason: SessionEndReason }): void;
   error(event: { event: string; error: ErrorBody }): void;
 }
 

@@ -11,8 +11,10 @@ import { MemoryPresenceStore, type PresenceStore } from '../presence/presence-st
 import { TypingTracker } from '../presence/typing-tracker';
 import type { ChatNotifier } from '../events/chat-notifier';
 import type { Logger } from '../shared/logger';
+import type { UserDirectory } from '../users/user.directory';
 import { boundedRecoveryAdapter } from './recovery-buffer';
 import { userRoom } from './rooms';
+import { SessionExpiry } from './session-expiry';
 import { registerSocketHandlers } from './socket.handler';
 import { type ChatServer, socketNotifier } from './socket-notifier';
 
@@ -47,6 +49,9 @@ export interface RealtimeDeps {
   fairUse: FairUse;
   conversations: ConversationService;
   messages: MessageService;
+  users: UserDirectory;
+  /** USER_CACHE_MS: sockets of users the host removed end within it (session-expiry.ts). */
+  userCacheMs: number;
   logger: Logger;
 }
 
@@ -84,6 +89,7 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
     publish: (userIds, event) => io.to(userIds.map(userRoom)).emit('presence', event),
     graceMs: options.presenceGraceMs,
   });
+  const sessions = new SessionExpiry(io, { users: deps.users, userCacheMs: deps.userCacheMs, logger: deps.logger });
   registerSocketHandlers(io, {
     verifier: deps.verifier,
     fairUse: deps.fairUse,
@@ -92,6 +98,7 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
     messages: deps.messages,
     presence,
     typing,
+    sessions,
     logger: deps.logger,
   });
 
@@ -104,6 +111,7 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
         io.disconnectSockets(true);
         // Let the disconnect handlers record who left before presence writes lastSeenAt.
         await new Promise((resolve) => setImmediate(resolve));
+        sessions.close();
         typing.close();
         await presence.close();
         // The HTTP server stays the caller's to close; only the engine we started stops here.

@@ -19,6 +19,7 @@ import { validatePayload } from '../shared/validation';
 import { answer, type ChatSocket } from './ack';
 import type { ClientEventName } from './events';
 import { RecoveryGate } from './recovery';
+import type { SessionExpiry } from './session-expiry';
 import { conversationRoom, userRoom } from './rooms';
 import type { ChatServer } from './socket-notifier';
 import type { DoorRule, FairUse } from '../limits/fair-use';
@@ -31,6 +32,7 @@ export interface SocketHandlerDeps {
   messages: MessageService;
   presence: PresenceService;
   typing: TypingTracker;
+  sessions: SessionExpiry;
   logger: Logger;
 }
 
@@ -65,9 +67,11 @@ export function registerSocketHandlers(io: ChatServer, deps: SocketHandlerDeps):
   io.on('connection', (socket) => {
     const { userId } = socket.data.principal;
     void socket.join(userRoom(userId));
+    deps.sessions.started(socket);
     deps.presence.connected(userId, socket.id).catch((err: unknown) => deps.logger.error('presence update failed', { err: String(err) }));
     registerEvents(socket, deps);
     socket.on('disconnect', () => {
+      deps.sessions.ended(socket);
       deps.typing.socketGone(socket.id);
       deps.presence
         .disconnected(userId, socket.id)

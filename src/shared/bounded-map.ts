@@ -34,4 +34,8 @@ export class ExpiringCache<K, V> {
   set(key: K, value: V, until: number): void {
     this.entries.set(key, { value, until });
   }
+
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
 }

@@ -7,6 +7,8 @@ import type { UserAttributes, UserModel } from './user.model';
 export type UserProfile = UserAttributes;
 
 const MAX_CACHED_USERS = 50_000;
+/** Ids per query when connected users are checked again: one short query per chunk, one at a time. */
+const RECHECK_CHUNK = 1000;
 
 /**
  * Looks users up in the host's table, with a short cache: every authenticated request and every
@@ -42,6 +44,24 @@ export class UserDirectory {
     }
     if (missing.length) for (const [id, profile] of await this.load(missing)) result.set(id, profile);
     return result;
+  }
+
+  /**
+   * Which of these ids the host table still holds, asked of the database rather than the cache
+   * (sockets of removed users are ended on this answer). Those found are cached afresh; the others
+   * are forgotten, so REST refuses them at once too.
+   */
+  async stillPresent(ids: readonly number[]): Promise<Set<number>> {
+    const present = new Set<number>();
+    for (let start = 0; start < ids.length; start += RECHECK_CHUNK) {
+      const chunk = ids.slice(start, start + RECHECK_CHUNK);
+      const found = await this.load(chunk);
+      for (const id of chunk) {
+        if (found.has(id)) present.add(id);
+        else this.cache.delete(id);
+      }
+    }
+    return present;
   }
 
   private async load(ids: number[]): Promise<Map<number, UserProfile>> {

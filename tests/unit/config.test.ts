@@ -60,6 +60,13 @@ describe('config', () => {
     expect(config.migrateOnStart).toBe(false);
   });
 
+  test('tokens without exp are refused unless JWT_ALLOW_NO_EXP is true', () => {
+    expect(loadConfig({}).auth.allowNoExp).toBe(false);
+    expect(loadConfig({ JWT_ALLOW_NO_EXP: 'true' }).auth.allowNoExp).toBe(true);
+    expect(loadConfig({ JWT_ALLOW_NO_EXP: 'false' }).auth.allowNoExp).toBe(false);
+    expect(() => loadConfig({ JWT_ALLOW_NO_EXP: 'sometimes' })).toThrow(ConfigError);
+  });
+
   test('EMBEDDED_PG_DIR is unset by default and made absolute when set', () => {
     expect(loadConfig({}).embeddedPostgresDir).toBeUndefined();
     expect(loadConfig({ EMBEDDED_PG_DIR: 'cluster' }).embeddedPostgresDir).toBe(path.resolve('cluster'));
