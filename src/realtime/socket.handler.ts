@@ -182,6 +182,12 @@ function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
       return;
     }
     const name = event as ClientEventName;
+    // Between exp and the expiry timer (event-loop lag at most), the token is already dead.
+    const { expiresAt } = socket.data.principal;
+    if (expiresAt !== undefined && expiresAt <= Date.now()) {
+      void answer(socket, name, deps.logger, () => Promise.reject(TOKEN_EXPIRED))(...args);
+      return;
+    }
     if (!unlimited && socket.data.pending >= deps.socketMaxPending) {
       void answer(socket, name, deps.logger, () => Promise.reject(TOO_MANY_PENDING))(...args);
       return;
@@ -198,6 +204,8 @@ function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
     })(...args).finally(() => socket.data.pending--);
   });
 }
+
+const TOKEN_EXPIRED = new AppError('UNAUTHORIZED', 'The token has expired');
 
 /** SOCKET_MAX_PENDING: refused at once, with nothing to wait for but the socket's own acks. */
 const TOO_MANY_PENDING = new AppError('RATE_LIMITED', 'Too many events in progress on this socket; wait for their acks', undefined, 0);
