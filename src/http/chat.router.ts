@@ -34,6 +34,8 @@ export interface ChatRouterDeps {
   logger: Logger;
   maxJsonBytes: number;
   maxUploadBytes: number;
+  /** Where uploads are written while they arrive. */
+  uploadSpoolDirectory: string;
   metrics: ChatMetrics;
 }
 
@@ -43,6 +45,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   const messages = messageController(deps.messages);
   const admin = adminController(deps.admin);
   const attachments = attachmentController(deps.attachments);
+  const receiveUpload = uploadMiddleware({ maxBytes: deps.maxUploadBytes, spoolDirectory: deps.uploadSpoolDirectory, attachments: deps.attachments });
   const router = Router();
 
   // Authenticate before reading bodies: strangers' payloads are not parsed at all.
@@ -57,7 +60,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   router.get('/unread-count', conversations.unreadCount);
   router.delete('/messages/:id', validate({ params: messageIdParams }), messages.remove);
   router.get('/search', validate({ query: searchQuery }), messages.search);
-  router.post('/attachments', uploadMiddleware(deps.maxUploadBytes), attachments.upload);
+  router.post('/attachments', receiveUpload, attachments.upload);
   router.get('/attachments/:id', validate({ params: attachmentIdParams }), attachments.download);
 
   router.get('/admin/messages', requireAdmin, validate({ query: adminMessagesQuery }), admin.listMessages);
