@@ -18,6 +18,9 @@ import { AttachmentService } from './attachments/attachment.service';
 import { type AttachmentStorage, LocalDiskStorage } from './attachments/attachment-storage';
 import { DEFAULT_ALLOWED_TYPES } from './attachments/content-type';
 import { DEFAULT_ORPHAN_TTL_MS, startOrphanSweep } from './attachments/orphan-sweep';
+import { DEFAULT_QUOTA_BYTES } from './attachments/upload-reservations';
+import { prepareSpoolDirectory } from './attachments/upload-spool';
+import os from 'node:os';
 import path from 'node:path';
 import { startPeriodic } from './shared/periodic';
 import { ConversationRepository } from './conversations/conversation.repository';
@@ -44,6 +47,8 @@ import { defineUserModel } from './users/user.model';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+/** Longer than any upload lasts (Node's server gives a request 5 minutes by default). */
+const STALE_SPOOL_MS = 60 * 60 * 1000;
 
 export interface ChatOptions {
   /** The host's Sequelize instance (sequelize-typescript or plain Sequelize 6); Duet leaves it open on close(). */
@@ -81,6 +86,10 @@ export interface ChatOptions {
     allowedTypes?: readonly string[];
     /** Uploads never sent are removed after this long (default 24 h); 0 turns the sweep off. */
     orphanTtlMs?: number;
+    /** What one user's stored attachments may take, in bytes (default 1 GiB). */
+    quotaBytes?: number;
+    /** Where uploads are written while they arrive; default `directory/.incoming`, or the OS temp directory with a `storage`. */
+    spoolDirectory?: string;
   };
 }
 
@@ -135,12 +144,21 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   const messageRepository = new MessageRepository(sql);
   const audit = new AuditLogRepository(sql);
   const attachmentRepository = new AttachmentRepository(sql);
+  const attachmentDirectory = path.resolve(options.attachments?.directory ?? '.data/attachments');
   const attachments = new AttachmentService({
+    sql,
     repository: attachmentRepository,
-    storage: options.attachments?.storage ?? new LocalDiskStorage(path.resolve(options.attachments?.directory ?? '.data/attachments')),
+    storage: options.attachments?.storage ?? new LocalDiskStorage(attachmentDirectory),
     allowedTypes: options.attachments?.allowedTypes ?? DEFAULT_ALLOWED_TYPES,
+    quotaBytes: options.attachments?.quotaBytes ?? DEFAULT_QUOTA_BYTES,
     logger,
   });
+  // Beside the local files, a finished upload is renamed into place instead of copied.
+  const uploadSpoolDirectory = path.resolve(
+    options.attachments?.spoolDirectory ??
+      (options.attachments?.storage ? path.join(os.tmpdir(), 'duet-uploads') : path.join(attachmentDirectory, '.incoming')),
+  );
+  await prepareSpoolDirectory(uploadSpoolDirectory, STALE_SPOOL_MS);
   const metrics = createMetrics(sequelize, { defaultMetrics: options.processMetrics ?? true });
 
   // The services hold this object; attach() points it at the socket gateway.
@@ -207,6 +225,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     metrics,
     maxJsonBytes: limits.maxJsonBytes,
     maxUploadBytes: limits.maxUploadBytes,
+    uploadSpoolDirectory,
   });
 
   return {

@@ -3,6 +3,8 @@ import type { Request, Response } from 'express';
 import { principalOf } from '../http/auth.middleware';
 import { inputOf } from '../http/validate.middleware';
 import type { AttachmentService } from './attachment.service';
+import { discardSpooled } from './upload-spool';
+import { uploadOf } from './upload.middleware';
 
 /** `attachment; filename="…"` with an ASCII fallback and the exact name in RFC 5987 form. */
 function contentDisposition(kind: 'inline' | 'attachment', name: string): string {
@@ -12,9 +14,11 @@ function contentDisposition(kind: 'inline' | 'attachment', name: string): string
 
 export function attachmentController(service: AttachmentService) {
   return {
-    async upload(req: Request, res: Response) {
-      const file = req.file!;
-      res.status(201).json(await service.upload(principalOf(res).userId, { bytes: file.buffer, originalName: file.originalname }));
+    async upload(_req: Request, res: Response) {
+      const { file, claim } = uploadOf(res);
+      // The temporary file goes before the answer, so a client never sees it outlive its request.
+      const result = await service.upload(principalOf(res).userId, file, claim).finally(() => discardSpooled(file.path));
+      res.status(201).json(result);
     },
 
     async download(_req: Request, res: Response) {

@@ -32,13 +32,28 @@ function toAttachment(row: Record<string, unknown>): AttachmentRecord {
 export class AttachmentRepository {
   constructor(private readonly sql: Sql) {}
 
-  async insert(attachment: Omit<AttachmentRecord, 'id' | 'createdAt'>): Promise<AttachmentRecord> {
+  async insert(attachment: Omit<AttachmentRecord, 'id' | 'createdAt'>, transaction?: Transaction): Promise<AttachmentRecord> {
     const row = await this.sql.row(
       `INSERT INTO attachments AS a (uploader_id, storage_key, name, mime_type, size) VALUES ($1, $2, $3, $4, $5)
        RETURNING ${COLUMNS}`,
       [attachment.uploaderId, attachment.storageKey, attachment.name, attachment.mimeType, attachment.size],
+      transaction,
     );
     return toAttachment(row!);
+  }
+
+  /** What the user's attachments take: every row that still exists (unsent, sent, or in a soft-deleted message). */
+  async storedBytes(uploaderId: number, transaction?: Transaction): Promise<number> {
+    const row = await this.sql.row('SELECT COALESCE(sum(size), 0) AS bytes FROM attachments WHERE uploader_id = $1', [uploaderId], transaction);
+    return toNumber(row!.bytes);
+  }
+
+  /**
+   * Holds the user's quota lock until the transaction ends, so that checking the stored bytes and
+   * inserting happen one upload at a time per user, on every node.
+   */
+  async lockQuota(uploaderId: number, transaction: Transaction): Promise<void> {
+    await this.sql.row(`SELECT pg_advisory_xact_lock(hashtext('duet.attachment_quota'), $1::int)`, [uploaderId], transaction);
   }
 
   async findWithMessage(id: number): Promise<AttachmentWithMessage | undefined> {

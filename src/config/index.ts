@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { DEFAULT_ALLOWED_TYPES } from '../attachments/content-type';
+import { DEFAULT_QUOTA_BYTES } from '../attachments/upload-reservations';
 import { hostUsersFromEnv } from './host-users';
 import { DEFAULT_WRITER_OPTIONS } from '../messages/message-writer';
 import { DEFAULT_RATE_LIMITS, envPrefix, RATE_CLASSES, type RateLimits } from '../limits/rate-classes';
@@ -62,6 +63,8 @@ export interface Config {
     /** MIME types accepted, decided from the bytes. */
     allowedTypes: string[];
     orphanTtlMs: number;
+    /** What one user's stored attachments may take, in bytes. */
+    quotaBytes: number;
   };
   /** Days after which soft-deleted messages are purged; 0 keeps them. */
   retentionDays: number;
@@ -234,6 +237,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       directory: path.join(dataDir, 'attachments'),
       allowedTypes: list(env, 'ATTACHMENT_TYPES', [...DEFAULT_ALLOWED_TYPES]),
       orphanTtlMs: integer(env, 'ATTACHMENT_ORPHAN_TTL_MS', 24 * 60 * 60 * 1000, 0),
+      quotaBytes: integer(env, 'ATTACHMENT_QUOTA_BYTES', DEFAULT_QUOTA_BYTES, 1),
     },
     retentionDays: integer(env, 'RETENTION_DAYS', 0, 0, 36500),
     dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),

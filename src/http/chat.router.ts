@@ -37,6 +37,8 @@ export interface ChatRouterDeps {
   logger: Logger;
   maxJsonBytes: number;
   maxUploadBytes: number;
+  /** Where uploads are written while they arrive. */
+  uploadSpoolDirectory: string;
   metrics: ChatMetrics;
 }
 
@@ -46,6 +48,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   const messages = messageController(deps.messages);
   const admin = adminController(deps.admin);
   const attachments = attachmentController(deps.attachments);
+  const receiveUpload = uploadMiddleware({ maxBytes: deps.maxUploadBytes, spoolDirectory: deps.uploadSpoolDirectory, attachments: deps.attachments });
   const router = Router();
   // Each user route's fair-use class (API.md, "Fair use"); admin routes are not limited.
   const { limit, admit, lane } = fairUseMiddleware(deps.fairUse);
@@ -63,7 +66,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   router.delete('/messages/:id', limit('send'), validate({ params: messageIdParams }), messages.remove);
   router.get('/search', limit('read'), validate({ query: searchQuery }), messages.search);
   // The lane is taken once the file is in: a slow upload must not hold up the user's messages.
-  router.post('/attachments', admit('upload'), uploadMiddleware(deps.maxUploadBytes), lane, attachments.upload);
+  router.post('/attachments', admit('upload'), receiveUpload, lane, attachments.upload);
   router.get('/attachments/:id', limit('read'), validate({ params: attachmentIdParams }), attachments.download);
 
   router.get('/admin/messages', requireAdmin, validate({ query: adminMessagesQuery }), admin.listMessages);

@@ -10,6 +10,7 @@ import { createCast, sendMessage } from '../helpers/factories';
 import { ELF, GIF, JPEG, PDF, PNG, RANDOM_BYTES, SHELL_SCRIPT, TEXT, WEBP, WINDOWS_EXE } from '../helpers/files';
 import { connectAs, emitAck, nextEvent } from '../helpers/sockets';
 import { bearer, GENEROUS_RATES, type TestApp, useStartedApp, useTestApp } from '../helpers/test-app';
+import { filesUnder } from '../helpers/uploads';
 
 /** A server-generated storage key, the only name a file gets on disk. */
 const KEY_NAME = /^[0-9a-f]{32}$/;
@@ -76,14 +77,6 @@ async function storageKeyOf(id: number, on: TestApp = app()): Promise<string | u
 async function attachmentRowCount(on: TestApp = app()): Promise<number> {
   const [rows] = await on.chat.sequelize.query('SELECT count(*)::int AS n FROM attachments');
   return (rows as { n: number }[])[0]!.n;
-}
-
-/** Every file under a directory, as paths relative to it. */
-function filesUnder(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true }) as string[])
-    .filter((entry) => fs.statSync(path.join(dir, entry)).isFile())
-    .map((entry) => entry.split(path.sep).join('/'));
 }
 
 /** Where the local disk storage keeps a key's bytes: <dir>/<first 2 hex>/<key>. */

@@ -37,6 +37,14 @@ describe('config', () => {
     expect(config.auth.secret).toBeUndefined();
   });
 
+  test('ATTACHMENT_QUOTA_BYTES caps what one user stores: 1 GiB by default, a positive whole number', () => {
+    expect(loadConfig({}).attachments.quotaBytes).toBe(1024 * 1024 * 1024);
+    expect(loadConfig({ ATTACHMENT_QUOTA_BYTES: '5242880' }).attachments.quotaBytes).toBe(5242880);
+    expect(() => loadConfig({ ATTACHMENT_QUOTA_BYTES: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ATTACHMENT_QUOTA_BYTES: '1.5e9' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ATTACHMENT_QUOTA_BYTES: '-1' })).toThrow(ConfigError);
+  });
+
   test('malformed numbers and identifiers fail fast', () => {
     expect(() => loadConfig({ PORT: 'abc' })).toThrow(ConfigError);
     expect(() => loadConfig({ MAX_MESSAGE_LENGTH: '0' })).toThrow(ConfigError);
