@@ -21,6 +21,8 @@ export interface UploadOptions {
   /** Where uploads are written while they arrive. */
   spoolDirectory: string;
   attachments: AttachmentService;
+  /** Runs the quota lookup in the user's fair-use lane (docs/api.md, "Fair use"). */
+  inUserLane: <T>(userId: number, work: () => Promise<T>) => Promise<T>;
 }
 
 interface Upload {
@@ -54,7 +56,8 @@ export function uploadMiddleware(options: UploadOptions): RequestHandler {
       void discardSpooled(req.file?.path);
     });
     const expected = Math.max(0, Math.min(announced - ENVELOPE_ALLOWANCE, maxBytes));
-    claim = await options.attachments.reserveUpload(principalOf(res).userId, expected).catch((err: unknown) => {
+    const { userId } = principalOf(res);
+    claim = await options.inUserLane(userId, () => options.attachments.reserveUpload(userId, expected)).catch((err: unknown) => {
       throw closing(res, err);
     });
     // The client went away while the quota was checked: its 'close' came before there was a claim.

@@ -48,7 +48,12 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   const messages = messageController(deps.messages);
   const admin = adminController(deps.admin);
   const attachments = attachmentController(deps.attachments);
-  const receiveUpload = uploadMiddleware({ maxBytes: deps.maxUploadBytes, spoolDirectory: deps.uploadSpoolDirectory, attachments: deps.attachments });
+  const receiveUpload = uploadMiddleware({
+    maxBytes: deps.maxUploadBytes,
+    spoolDirectory: deps.uploadSpoolDirectory,
+    attachments: deps.attachments,
+    inUserLane: (userId, work) => deps.fairUse.lanes.run(userId, work),
+  });
   const router = Router();
   // Each user route's fair-use class (API.md, "Fair use"); admin routes are not limited.
   const { limit, admit, lane } = fairUseMiddleware(deps.fairUse);

@@ -3,14 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { createCast, createUser, sendMessage } from '../helpers/factories';
 import { PNG } from '../helpers/files';
-import { bearer, type TestApp, useTestApp } from '../helpers/test-app';
+import { bearer, GENEROUS_RATES, type TestApp, useTestApp } from '../helpers/test-app';
 import { eventually, filesUnder, spoolOf, startUpload, streamUpload, type UploadResponse } from '../helpers/uploads';
 
 const MiB = 1024 * 1024;
 const QUOTA = 3 * MiB;
 
 const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-quota-test-'));
-const app = useTestApp({ attachments: { directory: storageDir, quotaBytes: QUOTA } });
+// The quota is the subject here, not the upload bucket (tests/integration/fair-use.test.ts).
+const app = useTestApp({ attachments: { directory: storageDir, quotaBytes: QUOTA }, limits: { rates: GENEROUS_RATES } });
 afterAll(() => fs.rmSync(storageDir, { recursive: true, force: true }));
 beforeEach(() => {
   // resetData empties the tables; the files of earlier tests go too.

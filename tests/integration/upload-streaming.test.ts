@@ -4,7 +4,7 @@ import path from 'node:path';
 import { prepareSpoolDirectory } from '../../src/attachments/upload-spool';
 import { createCast } from '../helpers/factories';
 import { GIF, JPEG, PDF, PNG, TEXT, WEBP } from '../helpers/files';
-import { bearer, type TestApp, useStartedApp, useTestApp } from '../helpers/test-app';
+import { bearer, GENEROUS_RATES, type TestApp, useStartedApp, useTestApp } from '../helpers/test-app';
 import { eventually, filesUnder, spoolOf, startUpload, streamUpload } from '../helpers/uploads';
 
 const MiB = 1024 * 1024;
@@ -20,7 +20,8 @@ afterAll(() => {
 });
 
 const storageDir = tempDir();
-const app = useTestApp({ attachments: { directory: storageDir } });
+// Uploads are the subject here, not their fair-use bucket (tests/integration/fair-use.test.ts).
+const app = useTestApp({ attachments: { directory: storageDir }, limits: { rates: GENEROUS_RATES } });
 beforeEach(() => {
   for (const entry of fs.readdirSync(storageDir)) fs.rmSync(path.join(storageDir, entry), { recursive: true, force: true });
 });
@@ -118,7 +119,7 @@ describe('POST /attachments streams the file to storage', () => {
 
 describe('POST /attachments: the size limit while streaming', () => {
   const limitDir = tempDir();
-  const limited = useStartedApp({ limits: { maxUploadBytes: MiB }, attachments: { directory: limitDir } });
+  const limited = useStartedApp({ limits: { maxUploadBytes: MiB, rates: GENEROUS_RATES }, attachments: { directory: limitDir } });
 
   test.each([
     ['with Content-Length', false],
@@ -140,7 +141,7 @@ describe('where uploads are spooled', () => {
   // /dev/shm is a tmpfs on Linux, so the finished file cannot be renamed into the storage and is copied.
   const otherFileSystem = tempDir(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
   const copyDir = tempDir();
-  const copying = useStartedApp({ attachments: { directory: copyDir, spoolDirectory: otherFileSystem } });
+  const copying = useStartedApp({ attachments: { directory: copyDir, spoolDirectory: otherFileSystem }, limits: { rates: GENEROUS_RATES } });
 
   test('a spool on another file system than the storage still stores the file whole and leaves no copy behind', async () => {
     const { alice } = await createCast(copying().chat.sequelize);
