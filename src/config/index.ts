@@ -38,6 +38,10 @@ export interface LimitsConfig {
 export interface Config {
   env: 'development' | 'production' | 'test';
   port: number;
+  /** No JWT_SECRET or JWT_PUBLIC_KEY outside production: tokens are checked with the public development secret. */
+  developmentSecret: boolean;
+  /** The interface the server listens on: 127.0.0.1 on the development secret (anyone can sign its tokens), else all. */
+  listenHost?: string;
   databaseUrl?: string;
   dataDir: string;
   embeddedPostgresPort: number;
@@ -166,6 +170,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     roleClaim: optional(env, 'JWT_ROLE_CLAIM') ?? 'role',
   };
   checkAuthConfig(auth, production);
+  const developmentSecret = auth.secret === DEV_JWT_SECRET && !publicKey;
   const users: HostUsersConfig = hostUsersFromEnv(env);
   checkHostUsersConfig(users);
 
@@ -173,6 +178,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const config: Config = {
     env: mode,
     port: integer(env, 'PORT', 3000, 0, 65535),
+    developmentSecret,
+    listenHost: developmentSecret ? '127.0.0.1' : undefined,
     databaseUrl: optional(env, 'DATABASE_URL'),
     dataDir,
     embeddedPostgresPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
