@@ -4,6 +4,9 @@ import { PROJECT_ROOT } from './shared/project-root';
 import type { Chat } from './chat';
 import { errorHandler, notFoundHandler } from './http/error-handler';
 
+/** The demo client's files (public/), by route: the page, its script and its style, nothing inline. */
+const DEMO_FILES = { '/demo': 'demo.html', '/demo.js': 'demo.js', '/demo.css': 'demo.css' };
+
 /** The standalone server's Express app: operations endpoints plus Duet's router. No listen here. */
 export function createApp(chat: Chat): Express {
   const app = express();
@@ -23,9 +26,11 @@ export function createApp(chat: Chat): Express {
   });
 
   // A small browser client of the contract, for trying Duet out (docs/realtime.md).
-  app.get('/demo', (_req, res) => {
-    res.sendFile(path.join(PROJECT_ROOT, 'public', 'demo.html'));
-  });
+  for (const [route, file] of Object.entries(DEMO_FILES)) {
+    app.get(route, (_req, res) => {
+      res.sendFile(path.join(PROJECT_ROOT, 'public', file));
+    });
+  }
 
   app.use('/api/chat', chat.router);
   app.use(notFoundHandler);
