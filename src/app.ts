@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import { PROJECT_ROOT } from './shared/project-root';
 import type { Chat } from './chat';
 import { errorHandler, notFoundHandler } from './http/error-handler';
+import { pageSecurityHeaders } from './http/security-headers';
 
 /** The demo client's files (public/), by route: the page, its script and its style, nothing inline. */
 const DEMO_FILES = { '/demo': 'demo.html', '/demo.js': 'demo.js', '/demo.css': 'demo.css' };
@@ -12,6 +13,10 @@ export function createApp(chat: Chat): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+
+  // The router brings its own headers (it is all that a host mounts); everything else gets the pages' set.
+  app.use('/api/chat', chat.router);
+  app.use(pageSecurityHeaders());
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -32,7 +37,6 @@ export function createApp(chat: Chat): Express {
     });
   }
 
-  app.use('/api/chat', chat.router);
   app.use(notFoundHandler);
   app.use(errorHandler(chat.logger));
   return app;

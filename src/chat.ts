@@ -4,6 +4,7 @@ import { TokenVerifier } from './auth/token-verifier';
 import {
   type AuthConfig,
   checkAuthConfig,
+  checkCorsOrigins,
   checkHostUsersConfig,
   DEFAULT_LIMITS,
   type HostUsersConfig,
@@ -27,6 +28,7 @@ import { createSequelize, registerModels } from './db/sequelize';
 import { Sql } from './db/sql';
 import { type ChatNotifier, silentNotifier } from './events/chat-notifier';
 import { createChatRouter } from './http/chat.router';
+import { OriginPolicy } from './http/origin-policy';
 import { MessageRepository } from './messages/message.repository';
 import { MessageService } from './messages/message.service';
 import { DEFAULT_WRITER_OPTIONS, MessageWriter } from './messages/message-writer';
@@ -64,6 +66,11 @@ export interface ChatOptions {
   processMetrics?: boolean;
   /** Purge soft-deleted messages this many days after their deletion (0 or unset: keep them). */
   retentionDays?: number;
+  /**
+   * Browser origins that may call the REST API and open sockets besides the server's own, such as
+   * `https://app.example.com` (`*`: any). Default: the same origin only; requests without an Origin always pass.
+   */
+  corsOrigins?: readonly string[];
   /** Socket.IO gateway settings (typing expiry, presence grace, recovery window, payload size). */
   realtime?: Partial<RealtimeOptions>;
   attachments?: {
@@ -114,6 +121,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   const users: HostUsersConfig = { ...DEFAULT_HOST_USERS, ...options.users };
   checkHostUsersConfig(users);
   const limits: LimitsConfig = { ...DEFAULT_LIMITS, ...options.limits };
+  const originPolicy = new OriginPolicy(checkCorsOrigins(options.corsOrigins ?? []));
   const logger = options.logger ?? createLogger();
 
   if (!options.sequelize && !options.databaseUrl) throw new Error('createChat needs sequelize or databaseUrl');
@@ -195,6 +203,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     metrics,
     maxJsonBytes: limits.maxJsonBytes,
     maxUploadBytes: limits.maxUploadBytes,
+    originPolicy,
   });
 
   return {
@@ -207,7 +216,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       if (realtime) throw new Error('createChat: attach() was already called');
       realtime = createRealtime(
         server,
-        { sql, verifier, conversations, messages, logger },
+        { sql, verifier, conversations, messages, logger, originPolicy },
         { ...DEFAULT_REALTIME_OPTIONS, ...options.realtime },
       );
       target = realtime.notifier;

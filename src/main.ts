@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     sendBatchesInFlight: config.sendBatchesInFlight,
     attachments: config.attachments,
     retentionDays: config.retentionDays,
+    corsOrigins: config.corsOrigins,
   });
   if (embedded) {
     const seeded = await seed(chat.sequelize, config.users);

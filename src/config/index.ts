@@ -2,6 +2,7 @@ import path from 'node:path';
 import { DEFAULT_ALLOWED_TYPES } from '../attachments/content-type';
 import { hostUsersFromEnv } from './host-users';
 import { DEFAULT_WRITER_OPTIONS } from '../messages/message-writer';
+import { normalizeOrigins } from '../http/origin-policy';
 
 /**
  * The one place that reads the environment. Everything else receives a frozen Config (or, in
@@ -42,6 +43,8 @@ export interface Config {
   developmentSecret: boolean;
   /** The interface the server listens on: 127.0.0.1 on the development secret (anyone can sign its tokens), else all. */
   listenHost?: string;
+  /** Browser origins allowed besides the server's own (CORS_ORIGINS; `*`: any). */
+  corsOrigins: string[];
   databaseUrl?: string;
   dataDir: string;
   embeddedPostgresPort: number;
@@ -136,6 +139,15 @@ export function checkAuthConfig(auth: AuthConfig, production: boolean): void {
   }
 }
 
+/** CORS_ORIGINS (or createChat's corsOrigins), normalized; a malformed entry fails fast. */
+export function checkCorsOrigins(origins: readonly string[]): string[] {
+  try {
+    return normalizeOrigins(origins);
+  } catch (err) {
+    throw new ConfigError(`CORS_ORIGINS: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 function checkIdentifier(name: string, value: string): void {
@@ -180,6 +192,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port: integer(env, 'PORT', 3000, 0, 65535),
     developmentSecret,
     listenHost: developmentSecret ? '127.0.0.1' : undefined,
+    corsOrigins: checkCorsOrigins((optional(env, 'CORS_ORIGINS') ?? '').split(',').filter((item) => item.trim())),
     databaseUrl: optional(env, 'DATABASE_URL'),
     dataDir,
     embeddedPostgresPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),

@@ -24,6 +24,9 @@ import { jsonBody } from './json-body.middleware';
 import { validate } from './validate.middleware';
 import { accessLog, requestContextMiddleware } from './request-context.middleware';
 import type { ChatMetrics } from '../ops/metrics';
+import { corsMiddleware } from './cors.middleware';
+import type { OriginPolicy } from './origin-policy';
+import { apiSecurityHeaders } from './security-headers';
 
 export interface ChatRouterDeps {
   verifier: TokenVerifier;
@@ -35,6 +38,7 @@ export interface ChatRouterDeps {
   maxJsonBytes: number;
   maxUploadBytes: number;
   metrics: ChatMetrics;
+  originPolicy: OriginPolicy;
 }
 
 /** The REST half of the contract, to be mounted at /api/chat. One line per route. */
@@ -45,6 +49,9 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   const attachments = attachmentController(deps.attachments);
   const router = Router();
 
+  // Headers first, so that every answer carries them; origins before authentication, as browsers
+  // send preflights without a token.
+  router.use(apiSecurityHeaders(), corsMiddleware(deps.originPolicy));
   // Authenticate before reading bodies: strangers' payloads are not parsed at all.
   router.use(requestContextMiddleware, accessLog(deps.logger), deps.metrics.httpTimer, authenticate(deps.verifier), ...jsonBody(deps.maxJsonBytes));
 

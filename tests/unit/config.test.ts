@@ -64,6 +64,17 @@ describe('config', () => {
     }
   });
 
+  test('CORS_ORIGINS lists origins, normalized; unset means the same origin only', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://App.example.com/, http://localhost:5173,' }).corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+    expect(() => loadConfig({ CORS_ORIGINS: 'app.example.com' })).toThrow(ConfigError);
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://app.example.com/chat' })).toThrow(/CORS_ORIGINS/);
+  });
+
   test('EMBEDDED_PG_DIR is unset by default and made absolute when set', () => {
     expect(loadConfig({}).embeddedPostgresDir).toBeUndefined();
     expect(loadConfig({ EMBEDDED_PG_DIR: 'cluster' }).embeddedPostgresDir).toBe(path.resolve('cluster'));
