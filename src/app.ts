@@ -3,12 +3,20 @@ import express, { type Express } from 'express';
 import { PROJECT_ROOT } from './shared/project-root';
 import type { Chat } from './chat';
 import { errorHandler, notFoundHandler } from './http/error-handler';
+import { pageSecurityHeaders } from './http/security-headers';
+
+/** The demo client's files (public/), by route: the page, its script and its style, nothing inline. */
+const DEMO_FILES = { '/demo': 'demo.html', '/demo.js': 'demo.js', '/demo.css': 'demo.css' };
 
 /** The standalone server's Express app: operations endpoints plus Duet's router. No listen here. */
 export function createApp(chat: Chat): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+
+  // The router brings its own headers (it is all that a host mounts); everything else gets the pages' set.
+  app.use('/api/chat', chat.router);
+  app.use(pageSecurityHeaders());
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -23,11 +31,12 @@ export function createApp(chat: Chat): Express {
   });
 
   // A small browser client of the contract, for trying Duet out (docs/realtime.md).
-  app.get('/demo', (_req, res) => {
-    res.sendFile(path.join(PROJECT_ROOT, 'public', 'demo.html'));
-  });
+  for (const [route, file] of Object.entries(DEMO_FILES)) {
+    app.get(route, (_req, res) => {
+      res.sendFile(path.join(PROJECT_ROOT, 'public', file));
+    });
+  }
 
-  app.use('/api/chat', chat.router);
   app.use(notFoundHandler);
   app.use(errorHandler(chat.logger));
   return app;

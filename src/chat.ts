@@ -4,6 +4,7 @@ import { TokenVerifier } from './auth/token-verifier';
 import {
   type AuthConfig,
   checkAuthConfig,
+  checkCorsOrigins,
   checkHostUsersConfig,
   DEFAULT_LIMITS,
   type HostUsersConfig,
@@ -30,6 +31,7 @@ import { createSequelize, registerModels } from './db/sequelize';
 import { Sql } from './db/sql';
 import { type ChatNotifier, silentNotifier } from './events/chat-notifier';
 import { createChatRouter } from './http/chat.router';
+import { OriginPolicy } from './http/origin-policy';
 import { MessageRepository } from './messages/message.repository';
 import { MessageService } from './messages/message.service';
 import { DEFAULT_WRITER_OPTIONS, MessageWriter } from './messages/message-writer';
@@ -75,6 +77,11 @@ export interface ChatOptions {
   processMetrics?: boolean;
   /** Purge soft-deleted messages this many days after their deletion (0 or unset: keep them). */
   retentionDays?: number;
+  /**
+   * Browser origins that may call the REST API and open sockets besides the server's own, such as
+   * `https://app.example.com` (`*`: any). Default: the same origin only; requests without an Origin always pass.
+   */
+  corsOrigins?: readonly string[];
   /** Socket.IO gateway settings (typing expiry, presence grace, recovery window, payload size). */
   realtime?: Partial<RealtimeOptions>;
   attachments?: {
@@ -129,6 +136,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   const users: HostUsersConfig = { ...DEFAULT_HOST_USERS, ...options.users };
   checkHostUsersConfig(users);
   const limits: LimitsConfig = { ...DEFAULT_LIMITS, ...options.limits, rates: mergeRates(DEFAULT_LIMITS.rates, options.limits?.rates) };
+  const originPolicy = new OriginPolicy(checkCorsOrigins(options.corsOrigins ?? []));
   const logger = options.logger ?? createLogger();
 
   if (!options.sequelize && !options.databaseUrl) throw new Error('createChat needs sequelize or databaseUrl');
@@ -226,6 +234,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     maxJsonBytes: limits.maxJsonBytes,
     maxUploadBytes: limits.maxUploadBytes,
     uploadSpoolDirectory,
+    originPolicy,
   });
 
   return {
@@ -238,7 +247,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       if (realtime) throw new Error('createChat: attach() was already called');
       realtime = createRealtime(
         server,
-        { sql, verifier, fairUse, conversations, messages, users: userDirectory, userCacheMs, logger },
+        { sql, verifier, fairUse, conversations, messages, users: userDirectory, userCacheMs, logger, originPolicy },
         { ...DEFAULT_REALTIME_OPTIONS, socketMaxPending: limits.socketMaxPending, ...options.realtime },
       );
       target = realtime.notifier;

@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     sendBatchesInFlight: config.sendBatchesInFlight,
     attachments: config.attachments,
     retentionDays: config.retentionDays,
+    corsOrigins: config.corsOrigins,
   });
   if (embedded) {
     const seeded = await seed(chat.sequelize, config.users);
@@ -61,10 +62,16 @@ async function main(): Promise<void> {
 
   const server = createExpressServer(createApp(chat));
   const realtime = chat.attach(server);
-  await new Promise<void>((resolve) => server.listen(config.port, resolve));
+  // Without a listen host, every interface (Node's default).
+  await new Promise<void>((resolve) => server.listen(config.port, config.listenHost, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info('Duet listening', { port, embeddedDatabase: Boolean(embedded) });
+  logger.info('Duet listening', { port, host: config.listenHost ?? 'all interfaces', embeddedDatabase: Boolean(embedded) });
+  if (config.developmentSecret) {
+    logger.warn(
+      'No JWT_SECRET or JWT_PUBLIC_KEY: tokens are checked with the public development secret, so Duet listens on 127.0.0.1 only. Set JWT_SECRET (or JWT_PUBLIC_KEY) to listen on every interface.',
+    );
+  }
   if (embedded) {
     process.stdout.write(
       `\nDuet is up on http://localhost:${port}\n` +

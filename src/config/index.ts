@@ -5,6 +5,7 @@ import { hostUsersFromEnv } from './host-users';
 import { DEFAULT_WRITER_OPTIONS } from '../messages/message-writer';
 import { DEFAULT_RATE_LIMITS, envPrefix, RATE_CLASSES, type RateLimits } from '../limits/rate-classes';
 import { parseUserId } from '../shared/ids';
+import { normalizeOrigins } from '../http/origin-policy';
 
 /**
  * The one place that reads the environment. Everything else receives a frozen Config (or, in
@@ -47,6 +48,12 @@ export interface LimitsConfig {
 export interface Config {
   env: 'development' | 'production' | 'test';
   port: number;
+  /** No JWT_SECRET or JWT_PUBLIC_KEY outside production: tokens are checked with the public development secret. */
+  developmentSecret: boolean;
+  /** The interface the server listens on: 127.0.0.1 on the development secret (anyone can sign its tokens), else all. */
+  listenHost?: string;
+  /** Browser origins allowed besides the server's own (CORS_ORIGINS; `*`: any). */
+  corsOrigins: string[];
   databaseUrl?: string;
   dataDir: string;
   embeddedPostgresPort: number;
@@ -151,6 +158,15 @@ export function checkAuthConfig(auth: AuthConfig, production: boolean): void {
   }
 }
 
+/** CORS_ORIGINS (or createChat's corsOrigins), normalized; a malformed entry fails fast. */
+export function checkCorsOrigins(origins: readonly string[]): string[] {
+  try {
+    return normalizeOrigins(origins);
+  } catch (err) {
+    throw new ConfigError(`CORS_ORIGINS: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 function checkIdentifier(name: string, value: string): void {
@@ -209,6 +225,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     allowNoExp: boolean(env, 'JWT_ALLOW_NO_EXP', false),
   };
   checkAuthConfig(auth, production);
+  const developmentSecret = auth.secret === DEV_JWT_SECRET && !publicKey;
   const users: HostUsersConfig = hostUsersFromEnv(env);
   checkHostUsersConfig(users);
 
@@ -216,6 +233,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const config: Config = {
     env: mode,
     port: integer(env, 'PORT', 3000, 0, 65535),
+    developmentSecret,
+    listenHost: developmentSecret ? '127.0.0.1' : undefined,
+    corsOrigins: checkCorsOrigins((optional(env, 'CORS_ORIGINS') ?? '').split(',').filter((item) => item.trim())),
     databaseUrl: optional(env, 'DATABASE_URL'),
     dataDir,
     embeddedPostgresPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),

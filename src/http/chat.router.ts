@@ -26,6 +26,9 @@ import { accessLog, requestContextMiddleware } from './request-context.middlewar
 import type { ChatMetrics } from '../ops/metrics';
 import type { FairUse } from '../limits/fair-use';
 import { fairUseMiddleware } from './fair-use.middleware';
+import { corsMiddleware } from './cors.middleware';
+import type { OriginPolicy } from './origin-policy';
+import { apiSecurityHeaders } from './security-headers';
 
 export interface ChatRouterDeps {
   verifier: TokenVerifier;
@@ -40,6 +43,7 @@ export interface ChatRouterDeps {
   /** Where uploads are written while they arrive. */
   uploadSpoolDirectory: string;
   metrics: ChatMetrics;
+  originPolicy: OriginPolicy;
 }
 
 /** The REST half of the contract, to be mounted at /api/chat. One line per route. */
@@ -58,6 +62,9 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   // Each user route's fair-use class (API.md, "Fair use"); admin routes are not limited.
   const { limit, admit, lane } = fairUseMiddleware(deps.fairUse);
 
+  // Headers first, so that every answer carries them; origins before authentication, as browsers
+  // send preflights without a token.
+  router.use(apiSecurityHeaders(), corsMiddleware(deps.originPolicy));
   // Authenticate before reading bodies: strangers' payloads are not parsed at all.
   router.use(requestContextMiddleware, accessLog(deps.logger), deps.metrics.httpTimer, authenticate(deps.verifier), ...jsonBody(deps.maxJsonBytes));
 

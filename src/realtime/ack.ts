@@ -1,4 +1,4 @@
-import type { Socket } from 'socket.io';
+import type { ExtendedError, Socket } from 'socket.io';
 import { AppError, errorBody, toAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { Ack, ClientEventName, ClientToServerEvents, ServerToClientEvents, SocketData } from './events';
@@ -33,6 +33,13 @@ export function answer<T extends object>(
         else socket.emit('error', { event, error });
       });
   };
+}
+
+/** A refused handshake as socket.io-client sees it: `connect_error` with the code in `err.data.code`. */
+export function handshakeError(err: AppError): ExtendedError {
+  const refused: ExtendedError = new Error(err.message);
+  refused.data = { code: err.code };
+  return refused;
 }
 
 export type { ChatSocket };

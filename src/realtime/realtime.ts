@@ -12,6 +12,9 @@ import { TypingTracker } from '../presence/typing-tracker';
 import type { ChatNotifier } from '../events/chat-notifier';
 import type { Logger } from '../shared/logger';
 import type { UserDirectory } from '../users/user.directory';
+import type { OriginPolicy } from '../http/origin-policy';
+import { TRANSPORT_SECURITY_HEADERS } from '../http/security-headers';
+import { originGuard } from './origin-guard';
 import { boundedRecoveryAdapter } from './recovery-buffer';
 import { userRoom } from './rooms';
 import { SessionExpiry } from './session-expiry';
@@ -53,6 +56,7 @@ export interface RealtimeDeps {
   /** USER_CACHE_MS: sockets of users the host removed end within it (session-expiry.ts). */
   userCacheMs: number;
   logger: Logger;
+  originPolicy: OriginPolicy;
 }
 
 export interface Realtime {
@@ -78,7 +82,12 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
           adapter: boundedRecoveryAdapter(options.recoveryMaxEvents),
           perMessageDeflate: false,
           maxHttpBufferSize: options.maxPayloadBytes,
+          // Long-polling from an allowed cross origin needs CORS headers; refusals are originGuard's.
+          cors: (req, callback) => callback(null, { origin: deps.originPolicy.allows(req.headers.origin, req.headers.host) }),
         });
+  if (ownsServer) io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, TRANSPORT_SECURITY_HEADERS));
+  // Before authentication: a refused origin costs no token check.
+  io.use(originGuard(deps.originPolicy));
 
   const typing = new TypingTracker(options.typingTtlMs, ({ conversationId, userId, otherUserId, isTyping }) => {
     io.to(userRoom(otherUserId)).emit('user_typing', { conversationId, userId, isTyping });

@@ -1,4 +1,3 @@
-import type { ExtendedError } from 'socket.io';
 import { bearerToken, type TokenVerifier } from '../auth/token-verifier';
 import type { ConversationService } from '../conversations/conversation.service';
 import { conversationRefSchema } from '../conversations/conversation.validators';
@@ -16,7 +15,7 @@ import type { TypingTracker } from '../presence/typing-tracker';
 import { AppError, errorBody, toAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { validatePayload } from '../shared/validation';
-import { answer, type ChatSocket } from './ack';
+import { answer, type ChatSocket, handshakeError } from './ack';
 import type { ClientEventName } from './events';
 import { RecoveryGate } from './recovery';
 import type { SessionExpiry } from './session-expiry';
@@ -57,9 +56,7 @@ export function registerSocketHandlers(io: ChatServer, deps: SocketHandlerDeps):
       (err: unknown) => {
         recovery.release(socket, undefined);
         const appError = toAppError(err);
-        const refused: ExtendedError = new Error(appError.message);
-        refused.data = { code: appError.code };
-        next(refused);
+        next(handshakeError(appError));
       },
     );
   });

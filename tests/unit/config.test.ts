@@ -75,6 +75,29 @@ describe('config', () => {
     expect(() => loadConfig({ JWT_ALLOW_NO_EXP: 'sometimes' })).toThrow(ConfigError);
   });
 
+  test('on the development secret the server listens on 127.0.0.1 only; with a real secret or key, everywhere', () => {
+    const pem = '-----BEGIN PUBLIC KEY-----\\nabc\\n-----END PUBLIC KEY-----';
+    for (const env of [{}, { NODE_ENV: 'test' }, { JWT_SECRET: DEV_JWT_SECRET }]) {
+      expect(loadConfig(env)).toMatchObject({ developmentSecret: true, listenHost: '127.0.0.1' });
+    }
+    for (const env of [{ JWT_SECRET: SECRET }, { JWT_PUBLIC_KEY: pem }, { NODE_ENV: 'production', JWT_SECRET: SECRET }]) {
+      const config = loadConfig(env);
+      expect(config.developmentSecret).toBe(false);
+      expect(config.listenHost).toBeUndefined();
+    }
+  });
+
+  test('CORS_ORIGINS lists origins, normalized; unset means the same origin only', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://App.example.com/, http://localhost:5173,' }).corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+    expect(() => loadConfig({ CORS_ORIGINS: 'app.example.com' })).toThrow(ConfigError);
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://app.example.com/chat' })).toThrow(/CORS_ORIGINS/);
+  });
+
   test('EMBEDDED_PG_DIR is unset by default and made absolute when set', () => {
     expect(loadConfig({}).embeddedPostgresDir).toBeUndefined();
     expect(loadConfig({ EMBEDDED_PG_DIR: 'cluster' }).embeddedPostgresDir).toBe(path.resolve('cluster'));
