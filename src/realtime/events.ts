@@ -3,6 +3,7 @@ import type { MessageJson } from '../messages/message.presenter';
 import type { Principal } from '../auth/token-verifier';
 import type { ErrorBody } from '../shared/errors';
 import type { PresenceJson } from '../presence/presence.service';
+import type { TypingMemo } from '../presence/typing.service';
 
 /** What every client → server event's ack receives. */
 export type AckResponse<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
@@ -47,9 +48,6 @@ export interface ServerToClientEvents {
 
 export interface SocketData {
   principal: Principal;
-  /**
-   * Conversations this socket's user was confirmed a participant of, with the other participant's
-   * id: saves a query per typing event. Made on first use.
-   */
-  conversations?: Map<number, number>;
+  /** The typing service's memo for this socket (see TypingMemo). Made on first use. */
+  typingMemo?: TypingMemo;
 }

@@ -8,6 +8,7 @@ import { PresenceRepository } from '../presence/presence.repository';
 import { PresenceService } from '../presence/presence.service';
 import { MemoryPresenceStore, type PresenceStore } from '../presence/presence-store';
 import { TypingTracker } from '../presence/typing-tracker';
+import { TypingService } from '../presence/typing.service';
 import type { ChatNotifier } from '../events/chat-notifier';
 import type { Logger } from '../shared/logger';
 import { boundedRecoveryAdapter } from './recovery-buffer';
@@ -84,7 +85,7 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
     conversations: deps.conversations,
     messages: deps.messages,
     presence,
-    typing,
+    typing: new TypingService({ conversations: deps.conversations, tracker: typing }),
     logger: deps.logger,
   });
 
