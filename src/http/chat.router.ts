@@ -18,7 +18,7 @@ import { attachmentIdParams } from '../attachments/attachment.validators';
 import { uploadMiddleware } from '../attachments/upload.middleware';
 import type { AdminService } from '../admin/admin.service';
 import { adminMessageParams, adminMessagesQuery, auditLogQuery, reasonBody } from '../admin/admin.validators';
-import { authenticate, requireAdmin } from './auth.middleware';
+import { adminGate, authenticate } from './auth.middleware';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { jsonBody } from './json-body.middleware';
 import { validate } from './validate.middleware';
@@ -43,6 +43,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   const messages = messageController(deps.messages);
   const admin = adminController(deps.admin);
   const attachments = attachmentController(deps.attachments);
+  const requireAdmin = adminGate(deps.admin);
   const router = Router();
 
   // Authenticate before reading bodies: strangers' payloads are not parsed at all.
