@@ -156,7 +156,7 @@ export class BulkSeeder {
     await this.db.exec(
       `UPDATE conversations c
           SET last_message_id = a.last_id, last_message_at = m.created_at, last_activity_at = m.created_at,
-              updated_at = m.created_at,
+              updated_at = m.created_at, held_message = true,
               participant_1_unread = c.participant_1_unread + a.unread_1,
               participant_2_unread = c.participant_2_unread + a.unread_2
          FROM (SELECT conversation_id, max(id) AS last_id,

@@ -1,4 +1,5 @@
 import type { AuditEntry, AuditLogRepository } from '../audit/audit-log.repository';
+import type { Principal } from '../auth/token-verifier';
 import type { ConversationRepository } from '../conversations/conversation.repository';
 import type { ConversationService } from '../conversations/conversation.service';
 import type { Sql } from '../db/sql';
@@ -33,21 +34,36 @@ export interface AdminServiceDeps {
   onPurged?: (message: MessageRecord) => Promise<void>;
 }
 
-/** What the host's admins may do: see deleted messages, restore them, purge them, read the audit log. */
+/**
+ * What the host's admins may do: see deleted messages, restore them, purge them, read the audit log.
+ * Every method takes the caller and refuses anyone without the admin role, whatever the door.
+ */
 export class AdminService {
   constructor(private readonly deps: AdminServiceDeps) {}
 
-  async listMessages(filter: Omit<AdminMessageFilter, 'id'>): Promise<{ messages: AdminMessageJson[] }> {
+  /** FORBIDDEN unless the principal has the admin role (the token's role claim is "admin"). */
+  authorize(principal: Principal): void {
+    if (!principal.isAdmin) throw new AppError('FORBIDDEN', 'Admin role required');
+  }
+
+  async listMessages(principal: Principal, filter: Omit<AdminMessageFilter, 'id'>): Promise<{ messages: AdminMessageJson[] }> {
+    this.authorize(principal);
     const found = await this.deps.adminMessages.find(filter);
     return { messages: found.map(toAdminMessageJson) };
   }
 
-  async auditLog(filter: { messageId?: number; actorId?: number; before?: number; limit: number }): Promise<{ entries: AuditEntry[] }> {
+  async auditLog(
+    principal: Principal,
+    filter: { messageId?: number; actorId?: number; before?: number; limit: number },
+  ): Promise<{ entries: AuditEntry[] }> {
+    this.authorize(principal);
     return { entries: await this.deps.audit.list(filter) };
   }
 
   /** Makes a soft-deleted message visible again; lastMessage and the receiver's unread count follow. */
-  async restore(adminId: number, messageId: number, reason?: string): Promise<{ message: AdminMessageJson }> {
+  async restore(principal: Principal, messageId: number, reason?: string): Promise<{ message: AdminMessageJson }> {
+    this.authorize(principal);
+    const adminId = principal.userId;
     const message = await this.findAny(messageId);
     if (!message.deletedAt) throw new AppError('CONFLICT', 'The message is not deleted');
     const result = await this.deps.sql.transaction(async (transaction) => {
@@ -74,7 +90,13 @@ export class AdminService {
    * Erases a message for good (erasure requests): the row and its search data, and after commit
    * anything stored outside the database. The audit entry keeps ids only.
    */
-  async purge(adminId: number, messageId: number, reason?: string): Promise<void> {
+  async purge(principal: Principal, messageId: number, reason?: string): Promise<void> {
+    this.authorize(principal);
+    await this.purgeAs(principal.userId, messageId, reason);
+  }
+
+  /** The purge itself, on behalf of `actorId` (an admin, or SYSTEM_ACTOR_ID for retention). */
+  private async purgeAs(actorId: number, messageId: number, reason?: string): Promise<void> {
     const message = await this.findAny(messageId);
     const purged = await this.deps.sql.transaction(async (transaction) => {
       const conversation = await this.deps.conversations.lockById(message.conversationId, transaction);
@@ -87,7 +109,7 @@ export class AdminService {
         transaction,
       );
       await this.deps.audit.append(
-        { action: 'message.purged', actorId: adminId, messageId, conversationId: removed.conversationId, reason },
+        { action: 'message.purged', actorId, messageId, conversationId: removed.conversationId, reason },
         transaction,
       );
       return { removed, participantIds: [conversation.participant1Id, conversation.participant2Id] as [number, number] };
@@ -108,7 +130,7 @@ export class AdminService {
     for (;;) {
       const batch = await this.deps.adminMessages.find({ deleted: 'only', deletedBefore: cutoff, limit: 100 });
       for (const message of batch) {
-        await this.purge(SYSTEM_ACTOR_ID, message.id, 'retention');
+        await this.purgeAs(SYSTEM_ACTOR_ID, message.id, 'retention');
         purged++;
       }
       if (batch.length < 100) return purged;

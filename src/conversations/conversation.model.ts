@@ -14,6 +14,9 @@ export class Conversation extends Model {
   @Column({ type: DataType.DATE(3), allowNull: false }) declare lastActivityAt: Date;
   @Column({ type: DataType.INTEGER, allowNull: false, field: 'participant_1_unread' }) declare participant1Unread: number;
   @Column({ type: DataType.INTEGER, allowNull: false, field: 'participant_2_unread' }) declare participant2Unread: number;
+  @Column({ type: DataType.BOOLEAN, allowNull: false }) declare heldMessage: boolean;
+  @Column({ type: DataType.BOOLEAN, allowNull: false, field: 'participant_1_opened' }) declare participant1Opened: boolean;
+  @Column({ type: DataType.BOOLEAN, allowNull: false, field: 'participant_2_opened' }) declare participant2Opened: boolean;
   declare createdAt: Date;
   declare updatedAt: Date;
 }

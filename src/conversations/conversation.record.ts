@@ -10,13 +10,19 @@ export interface ConversationRecord {
   lastActivityAt: Date;
   participant1Unread: number;
   participant2Unread: number;
+  /** Holds or held a message (conversation-visibility.ts has the rules these three serve). */
+  heldMessage: boolean;
+  /** Participant 1 or 2 created it or opened it with POST /conversations. */
+  participant1Opened: boolean;
+  participant2Opened: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
 
 const FIELDS = [
   'id', 'participant_1_id', 'participant_2_id', 'last_message_id', 'last_message_at',
-  'last_activity_at', 'participant_1_unread', 'participant_2_unread', 'created_at', 'updated_at',
+  'last_activity_at', 'participant_1_unread', 'participant_2_unread', 'held_message', 'participant_1_opened',
+  'participant_2_opened', 'created_at', 'updated_at',
 ];
 
 /** The select list toConversationRecord reads, optionally qualified by a table alias. */
@@ -34,6 +40,9 @@ export function toConversationRecord(row: Record<string, unknown>): Conversation
     lastActivityAt: toDate(row.last_activity_at),
     participant1Unread: toNumber(row.participant_1_unread),
     participant2Unread: toNumber(row.participant_2_unread),
+    heldMessage: row.held_message === true,
+    participant1Opened: row.participant_1_opened === true,
+    participant2Opened: row.participant_2_opened === true,
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
   };

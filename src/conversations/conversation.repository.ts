@@ -7,6 +7,7 @@ import {
   orderedPair,
   toConversationRecord,
 } from './conversation.record';
+import { visibleToSideSql } from './conversation-visibility';
 
 export interface ActivityCursor {
   lastActivityAt: Date;
@@ -34,12 +35,12 @@ const FIND_BY_ID = prepared(`SELECT ${CONVERSATION_COLUMNS} FROM conversations W
  * the page's last messages by primary key. With and without a keyset.
  */
 const listStatement = (keyset: string) => {
-  const side = (column: string) =>
-    `(SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE ${column} = $1 ${keyset}
+  const side = (n: 1 | 2) =>
+    `(SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE participant_${n}_id = $1 AND ${visibleToSideSql(n)} ${keyset}
        ORDER BY last_activity_at DESC, id DESC LIMIT $2)`;
   return prepared(
     `SELECT ${conversationColumns('c')}, ${prefixedMessageColumns('m', LAST_MESSAGE)}
-       FROM (${side('participant_1_id')} UNION ALL ${side('participant_2_id')}
+       FROM (${side(1)} UNION ALL ${side(2)}
              ORDER BY last_activity_at DESC, id DESC LIMIT $2) AS c
        LEFT JOIN messages m ON m.id = c.last_message_id AND m.deleted_at IS NULL
       ORDER BY c.last_activity_at DESC, c.id DESC`,
@@ -70,14 +71,22 @@ export class ConversationRepository {
     return row && toConversationRecord(row);
   }
 
-  /** Creates the pair's conversation unless it exists; the unique index settles races. */
-  async findOrCreate(a: number, b: number, transaction?: Transaction): Promise<{ conversation: ConversationRecord; created: boolean }> {
-    const [p1, p2] = orderedPair(a, b);
+  /**
+   * Creates the pair's conversation, opened by its creator, unless it exists; the unique index
+   * settles races.
+   */
+  async findOrCreate(
+    creatorId: number,
+    otherId: number,
+    transaction?: Transaction,
+  ): Promise<{ conversation: ConversationRecord; created: boolean }> {
+    const [p1, p2] = orderedPair(creatorId, otherId);
     const inserted = await this.sql.row(
-      `INSERT INTO conversations (participant_1_id, participant_2_id) VALUES ($1, $2)
+      `INSERT INTO conversations (participant_1_id, participant_2_id, participant_1_opened, participant_2_opened)
+       VALUES ($1, $2, $3, $4)
        ON CONFLICT (participant_1_id, participant_2_id) DO NOTHING
        RETURNING ${CONVERSATION_COLUMNS}`,
-      [p1, p2],
+      [p1, p2, p1 === creatorId, p2 === creatorId],
       transaction,
     );
     if (inserted) return { conversation: toConversationRecord(inserted), created: true };
@@ -87,6 +96,19 @@ export class ConversationRepository {
       transaction,
     );
     return { conversation: toConversationRecord(existing!), created: false };
+  }
+
+  /** Records that the participant opened the conversation, which lists it for them while it is empty. */
+  async markOpened(conversationId: number, userId: number): Promise<ConversationRecord | undefined> {
+    const row = await this.sql.row(
+      `UPDATE conversations
+          SET participant_1_opened = participant_1_opened OR participant_1_id = $2,
+              participant_2_opened = participant_2_opened OR participant_2_id = $2
+        WHERE id = $1
+        RETURNING ${CONVERSATION_COLUMNS}`,
+      [conversationId, userId],
+    );
+    return row && toConversationRecord(row);
   }
 
   /** The pair's conversation id, if they have one. */
@@ -107,7 +129,8 @@ export class ConversationRepository {
   /**
    * Points last_message_* at the newest message that is not deleted (or clears it, falling back to
    * created_at for ordering) and applies an unread change for one user, in one statement. Used
-   * after a message leaves (delete, purge) or comes back (restore).
+   * after a message leaves (delete, purge) or comes back (restore), so the conversation has held
+   * one: held_message is set here too, for rows whose messages a previous-version node wrote.
    */
   async refreshLastMessage(
     conversationId: number,
@@ -117,7 +140,7 @@ export class ConversationRepository {
     const row = await this.sql.row(
       `UPDATE conversations c
           SET last_message_id = newest.id, last_message_at = newest.created_at,
-              last_activity_at = COALESCE(newest.created_at, c.created_at), updated_at = now(),
+              last_activity_at = COALESCE(newest.created_at, c.created_at), updated_at = now(), held_message = true,
               ${unreadDeltaSql('$2', '$3')}
          FROM (SELECT NULL) AS one
          LEFT JOIN LATERAL (
@@ -134,9 +157,10 @@ export class ConversationRepository {
   }
 
   /**
-   * A page of the user's conversations, newest activity first. Each side of the pair has its own
-   * (participant, last_activity_at, id) index, so this is two short index scans merged, whatever
-   * the number of conversations.
+   * A page of the conversations the user sees, newest activity first. Each side of the pair has its
+   * own (participant, last_activity_at, id) index, so this is two short index scans merged, whatever
+   * the number of conversations; hidden ones (empty, opened by the other only) are filtered out as
+   * the scan reads their rows, which it does anyway for the select list.
    */
   async listForUser(userId: number, limit: number, after?: ActivityCursor): Promise<ConversationWithLastMessage[]> {
     const rows = after

@@ -4,7 +4,8 @@ import { notFound, validationFailed } from '../shared/errors';
 import type { UserDirectory } from '../users/user.directory';
 import { decodeActivityCursor, encodeActivityCursor } from './activity-cursor';
 import { type ConversationJson, toConversationJson } from './conversation.presenter';
-import { type ConversationRecord, isParticipant, orderedPair, otherParticipant } from './conversation.record';
+import { type ConversationRecord, orderedPair, otherParticipant } from './conversation.record';
+import { isVisibleTo } from './conversation-visibility';
 import { BoundedMap } from '../shared/bounded-map';
 import type { ConversationRepository } from './conversation.repository';
 
@@ -37,13 +38,14 @@ export class ConversationService {
     this.pairIds.delete(`${p1}:${p2}`);
   }
 
-  /** The pair's conversation id, creating the conversation on first use. */
-  async idForPair(a: number, b: number): Promise<number> {
-    const [p1, p2] = orderedPair(a, b);
+  /** The pair's conversation id, creating the conversation (opened by `senderId`) on first use. */
+  async idForPair(senderId: number, receiverId: number): Promise<number> {
+    const [p1, p2] = orderedPair(senderId, receiverId);
     const key = `${p1}:${p2}`;
     const cached = this.pairIds.get(key);
     if (cached !== undefined) return cached;
-    const id = (await this.deps.conversations.idForPair(p1, p2)) ?? (await this.deps.conversations.findOrCreate(p1, p2)).conversation.id;
+    const id =
+      (await this.deps.conversations.idForPair(p1, p2)) ?? (await this.deps.conversations.findOrCreate(senderId, receiverId)).conversation.id;
     this.pairIds.set(key, id);
     return id;
   }
@@ -59,14 +61,20 @@ export class ConversationService {
     return true;
   }
 
-  /** The conversation if the user takes part in it; NOT_FOUND otherwise, so strangers learn nothing. */
+  /**
+   * The conversation if the user takes part in it and sees it (conversation-visibility.ts); NOT_FOUND
+   * otherwise, so strangers, and the other side of a conversation still empty, learn nothing.
+   */
   async requireParticipant(userId: number, conversationId: number): Promise<ConversationRecord> {
     const conversation = await this.deps.conversations.findById(conversationId);
-    if (!conversation || !isParticipant(conversation, userId)) throw notFound('Conversation not found');
+    if (!conversation || !isVisibleTo(conversation, userId)) throw notFound('Conversation not found');
     return conversation;
   }
 
-  /** Gets or creates the one conversation of the pair. */
+  /**
+   * Gets or creates the one conversation of the pair. The other side of a conversation that is still
+   * empty opens it too: it is listed for them from then on.
+   */
   async open(userId: number, participantId: number): Promise<{ conversation: ConversationJson; created: boolean }> {
     if (participantId === userId) {
       throw validationFailed('You cannot open a conversation with yourself', [
@@ -74,8 +82,11 @@ export class ConversationService {
       ]);
     }
     if (!(await this.deps.users.find(participantId))) throw notFound('User not found');
-    const { conversation, created } = await this.deps.conversations.findOrCreate(userId, participantId);
-    return { conversation: await this.view(userId, conversation), created };
+    const found = await this.deps.conversations.findOrCreate(userId, participantId);
+    const conversation = isVisibleTo(found.conversation, userId)
+      ? found.conversation
+      : ((await this.deps.conversations.markOpened(found.conversation.id, userId)) ?? found.conversation);
+    return { conversation: await this.view(userId, conversation), created: found.created };
   }
 
   async get(userId: number, conversationId: number): Promise<ConversationJson> {

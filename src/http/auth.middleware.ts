@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bearerToken, type Principal, type TokenVerifier } from '../auth/token-verifier';
-import { AppError } from '../shared/errors';
+import type { AdminService } from '../admin/admin.service';
 
 /** Every /api/chat route needs a valid host token naming an existing user. */
 export function authenticate(verifier: TokenVerifier): RequestHandler {
@@ -15,8 +15,13 @@ export function principalOf(res: Response): Principal {
   return res.locals.principal as Principal;
 }
 
-/** Admin routes: role claim "admin" in the token; anyone else gets 403. */
-export const requireAdmin: RequestHandler = (_req, res, next) => {
-  if (!principalOf(res).isAdmin) throw new AppError('FORBIDDEN', 'Admin role required');
-  next();
-};
+/**
+ * Admin routes ask the admin service's rule before they validate anything, so a non-admin gets 403
+ * whatever they send (every AdminService method applies the same rule again, for any other door).
+ */
+export function adminGate(admin: Pick<AdminService, 'authorize'>): RequestHandler {
+  return (_req, res, next) => {
+    admin.authorize(principalOf(res));
+    next();
+  };
+}

@@ -18,7 +18,7 @@ import { attachmentIdParams } from '../attachments/attachment.validators';
 import { uploadMiddleware } from '../attachments/upload.middleware';
 import type { AdminService } from '../admin/admin.service';
 import { adminMessageParams, adminMessagesQuery, auditLogQuery, reasonBody } from '../admin/admin.validators';
-import { authenticate, requireAdmin } from './auth.middleware';
+import { adminGate, authenticate } from './auth.middleware';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { jsonBody } from './json-body.middleware';
 import { validate } from './validate.middleware';
@@ -58,6 +58,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
     attachments: deps.attachments,
     inUserLane: (userId, work) => deps.fairUse.lanes.run(userId, work),
   });
+  const requireAdmin = adminGate(deps.admin);
   const router = Router();
   // Each user route's fair-use class (API.md, "Fair use"); admin routes are not limited.
   const { limit, admit, lane } = fairUseMiddleware(deps.fairUse);

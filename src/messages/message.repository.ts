@@ -1,5 +1,6 @@
 import type { AttachmentSummary } from '../attachments/attachment.presenter';
 import { prepared, Sql, type Transaction } from '../db/sql';
+import { visibleToSql } from '../conversations/conversation-visibility';
 import { MESSAGE_COLUMNS, messageColumns, type MessageRecord, toMessageRecord } from './message.record';
 
 export interface NewMessage {
@@ -26,8 +27,9 @@ const FIND_VISIBLE_BY_IDS = prepared(`SELECT ${MESSAGE_COLUMNS} FROM messages WH
 
 /**
  * A history page for a participant, in one round trip: $1 conversation, $2 rows wanted, $3 the
- * reader, $4 the id to page from. No row at all: the reader is not a participant (or there is no
- * such conversation). One row with no message: the page is empty.
+ * reader, $4 the id to page from. No row at all: the reader does not see the conversation (a
+ * stranger, or the other side of an empty one) or there is no such conversation. One row with no
+ * message: the page is empty.
  */
 const historyStatement = (bound: string, order: 'ASC' | 'DESC') =>
   prepared(`SELECT ${messageColumns('m')}
@@ -37,7 +39,7 @@ const historyStatement = (bound: string, order: 'ASC' | 'DESC') =>
                  WHERE conversation_id = c.id AND deleted_at IS NULL ${bound}
                  ORDER BY id ${order} LIMIT $2
               ) AS m ON true
-             WHERE c.id = $1 AND $3 IN (c.participant_1_id, c.participant_2_id)
+             WHERE c.id = $1 AND ${visibleToSql('$3', 'c')}
              ORDER BY m.id ${order}`);
 const HISTORY_NEWEST = historyStatement('', 'DESC');
 const HISTORY_BEFORE = historyStatement('AND id < $4', 'DESC');

@@ -35,7 +35,8 @@ export interface WrittenBatch {
  *    drawn and committed in the same order, which keeps `after=` catch-up gap-free. A message whose
  *    conversation is gone or belongs to another pair draws no id and is not written.
  * 3. `inserted` skips a message whose sender already used its clientMessageId (not an error).
- * 4. `recorded` sets each conversation's newest message and adds to its receivers' unread counts.
+ * 4. `recorded` sets each conversation's newest message, adds to its receivers' unread counts and
+ *    marks it as having held a message (visible to both, who are presence partners from then on).
  */
 export const WRITE_BATCH = prepared(`WITH batch AS (
      SELECT * FROM json_to_recordset($1::json)
@@ -75,6 +76,7 @@ export const WRITE_BATCH = prepared(`WITH batch AS (
    ), recorded AS (
      UPDATE conversations c
         SET last_message_id = n.last_id, last_message_at = n.last_at, last_activity_at = n.last_at, updated_at = now(),
+            held_message = true,
             participant_1_unread = c.participant_1_unread + n.to_first,
             participant_2_unread = c.participant_2_unread + n.to_second
        FROM newest n WHERE c.id = n.conversation_id

@@ -47,13 +47,17 @@ export class PresenceService {
     this.leaving.set(userId, { at, timer });
   }
 
-  async statuses(userIds: readonly number[]): Promise<PresenceJson[]> {
-    const [online, lastSeen] = await Promise.all([this.deps.store.online(userIds), this.deps.repository.lastSeen(userIds)]);
-    return userIds.map((userId) => ({
-      userId,
-      online: online.has(userId),
-      lastSeenAt: lastSeen.get(userId)?.toISOString() ?? null,
-    }));
+  /**
+   * `get_online_status`: the presence of the viewer's partners (and their own); anyone else, known
+   * or not, looks offline and never seen, so the answer tells a stranger nothing.
+   */
+  async statuses(viewerId: number, userIds: readonly number[]): Promise<PresenceJson[]> {
+    const [online, visible] = await Promise.all([this.deps.store.online(userIds), this.deps.repository.visibleLastSeen(viewerId, userIds)]);
+    return userIds.map((userId) => {
+      const lastSeen = visible.get(userId);
+      if (lastSeen === undefined) return { userId, online: false, lastSeenAt: null };
+      return { userId, online: online.has(userId), lastSeenAt: lastSeen?.toISOString() ?? null };
+    });
   }
 
   /** Records everyone still leaving as gone now (on shutdown), so lastSeenAt is not lost. */

@@ -4,6 +4,7 @@ import type { Principal } from '../auth/token-verifier';
 import type { ErrorBody } from '../shared/errors';
 import type { PresenceJson } from '../presence/presence.service';
 import type { SessionEndReason } from './session-expiry';
+import type { TypingMemo } from '../presence/typing.service';
 
 /** What every client → server event's ack receives. */
 export type AckResponse<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
@@ -52,9 +53,6 @@ export interface SocketData {
   principal: Principal;
   /** Events of this socket in progress (SOCKET_MAX_PENDING). */
   pending: number;
-  /**
-   * Conversations this socket's user was confirmed a participant of, with the other participant's
-   * id: saves a query per typing event. Made on first use.
-   */
-  conversations?: Map<number, number>;
+  /** The typing service's memo for this socket (see TypingMemo). Made on first use. */
+  typingMemo?: TypingMemo;
 }

@@ -9,6 +9,7 @@ import { PresenceRepository } from '../presence/presence.repository';
 import { PresenceService } from '../presence/presence.service';
 import { MemoryPresenceStore, type PresenceStore } from '../presence/presence-store';
 import { TypingTracker } from '../presence/typing-tracker';
+import { TypingService } from '../presence/typing.service';
 import type { ChatNotifier } from '../events/chat-notifier';
 import type { Logger } from '../shared/logger';
 import type { UserDirectory } from '../users/user.directory';
@@ -106,7 +107,7 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
     conversations: deps.conversations,
     messages: deps.messages,
     presence,
-    typing,
+    typing: new TypingService({ conversations: deps.conversations, tracker: typing }),
     sessions,
     logger: deps.logger,
   });

@@ -46,7 +46,7 @@ export class RecoveryGate {
     if (!socket.recovered || userId === undefined) return;
     if (socket.data.principal?.userId !== userId) {
       for (const room of [...socket.rooms]) if (room !== socket.id) void socket.leave(room);
-      socket.data.conversations = undefined;
+      socket.data.typingMemo = undefined;
       return;
     }
     // The same write Socket.IO does for missed packets; `packet` is not part of its typed API.

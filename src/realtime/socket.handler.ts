@@ -11,7 +11,7 @@ import {
 } from '../messages/message.validators';
 import type { PresenceService } from '../presence/presence.service';
 import { onlineStatusSchema } from '../presence/presence.validators';
-import type { TypingTracker } from '../presence/typing-tracker';
+import type { TypingMemo, TypingService } from '../presence/typing.service';
 import { AppError, errorBody, toAppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { validatePayload } from '../shared/validation';
@@ -30,7 +30,7 @@ export interface SocketHandlerDeps {
   conversations: ConversationService;
   messages: MessageService;
   presence: PresenceService;
-  typing: TypingTracker;
+  typing: TypingService;
   sessions: SessionExpiry;
   logger: Logger;
 }
@@ -108,7 +108,6 @@ const EVENT_HANDLERS: Record<ClientEventName, EventHandler> = {
   async join_conversation({ socket, userId, deps }, payload) {
     const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
     const conversation = await deps.conversations.get(userId, conversationId);
-    knownConversations(socket).set(conversationId, conversation.participant.id);
     await socket.join(conversationRoom(conversationId));
     return { conversation };
   },
@@ -125,16 +124,15 @@ const EVENT_HANDLERS: Record<ClientEventName, EventHandler> = {
     return { message, conversation };
   },
 
-  async typing(context, payload) {
+  async typing({ socket, userId, deps }, payload) {
     const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
-    context.deps.typing.start(conversationId, context.userId, await otherParticipant(context, conversationId), context.socket.id);
+    await deps.typing.start(userId, conversationId, socket.id, typingMemo(socket));
     return {};
   },
 
-  async stop_typing(context, payload) {
+  async stop_typing({ socket, userId, deps }, payload) {
     const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
-    await otherParticipant(context, conversationId);
-    context.deps.typing.stop(conversationId, context.userId);
+    await deps.typing.stop(userId, conversationId, typingMemo(socket));
     return {};
   },
 
@@ -160,9 +158,9 @@ const EVENT_HANDLERS: Record<ClientEventName, EventHandler> = {
     return {};
   },
 
-  async get_online_status({ deps }, payload) {
+  async get_online_status({ userId, deps }, payload) {
     const { userIds } = await validatePayload<{ userIds: number[] }>(onlineStatusSchema, payload);
-    return { statuses: await deps.presence.statuses(userIds) };
+    return { statuses: await deps.presence.statuses(userId, userIds) };
   },
 };
 
@@ -207,16 +205,11 @@ const TOKEN_EXPIRED = new AppError('UNAUTHORIZED', 'The token has expired');
 /** SOCKET_MAX_PENDING: refused at once, with nothing to wait for but the socket's own acks. */
 const TOO_MANY_PENDING = new AppError('RATE_LIMITED', 'Too many events in progress on this socket; wait for their acks', undefined, 0);
 
-/** Conversations this socket's user was confirmed a participant of (made on first use). */
-function knownConversations(socket: ChatSocket): Map<number, number> {
-  return (socket.data.conversations ??= new Map());
-}
-
-/** The other participant, if the user takes part in the conversation (NOT_FOUND otherwise). */
-async function otherParticipant({ socket, userId, deps }: EventContext, conversationId: number): Promise<number> {
-  const known = socket.data.conversations?.get(conversationId);
-  if (known !== undefined) return known;
-  const conversation = await deps.conversations.get(userId, conversationId);
-  knownConversations(socket).set(conversationId, conversation.participant.id);
-  return conversation.participant.id;
+/**
+ * The typing service's memo for this socket, made on first use; it goes with the socket. (A session
+ * recovered through an adapter that serialises socket.data brings back a plain object: start over.)
+ */
+function typingMemo(socket: ChatSocket): TypingMemo {
+  const memo = socket.data.typingMemo;
+  return memo instanceof Map ? memo : (socket.data.typingMemo = new Map());
 }

@@ -197,6 +197,45 @@ describe('admin routes: who may call them', () => {
     expect((await purge(asAdmin, sent.message.id)).status).toBe(204);
     expect((await auditLog(asAdmin)).status).toBe(200);
   });
+
+  test('a non-admin gets FORBIDDEN whatever they send; only an admin hears that the input is malformed', async () => {
+    const { alice, asAdmin } = await castWithAdmin();
+    const malformed = [
+      (as: Headers) => adminList(as, { deleted: 'everything', limit: -1 }),
+      (as: Headers) => restore(as, 'abc', { reason: 'x'.repeat(501) }),
+      (as: Headers) => purge(as, 0),
+      (as: Headers) => auditLog(as, { messageId: 'abc' }),
+    ];
+    for (const call of malformed) {
+      expect((await call(bearer(alice))).body.error?.code).toBe('FORBIDDEN');
+      expect((await call(asAdmin)).body.error?.code).toBe('VALIDATION_FAILED');
+    }
+  });
+
+  test('the admin service itself refuses a caller without the admin role, whatever the door', async () => {
+    const { alice, bob, admin } = await castWithAdmin();
+    const sent = await sendMessage(app(), alice, bob, 'hello');
+    expect((await userDelete(alice, sent.message.id)).status).toBe(204);
+    const service = app().chat.services.admin;
+    const user = { userId: alice, isAdmin: false };
+    const forbidden = expect.objectContaining({ code: 'FORBIDDEN', status: 403 });
+
+    await expect(service.listMessages(user, { deleted: 'include', limit: 10 })).rejects.toEqual(forbidden);
+    await expect(service.auditLog(user, { limit: 10 })).rejects.toEqual(forbidden);
+    await expect(service.restore(user, sent.message.id)).rejects.toEqual(forbidden);
+    await expect(service.purge(user, sent.message.id)).rejects.toEqual(forbidden);
+    expect(await messageRows(sent.message.id)).toEqual([expect.objectContaining({ deleted_by: alice })]);
+
+    const asAdmin = { userId: admin, isAdmin: true };
+    expect((await service.restore(asAdmin, sent.message.id)).message.id).toBe(sent.message.id);
+    await service.purge(asAdmin, sent.message.id);
+    expect(await messageRows(sent.message.id)).toEqual([]);
+    expect((await service.auditLog(asAdmin, { limit: 10 })).entries.map((e) => [e.action, e.actorId])).toEqual([
+      ['message.purged', admin],
+      ['message.restored', admin],
+      ['message.deleted', alice],
+    ]);
+  });
 });
 
 describe('GET /admin/messages', () => {

@@ -52,7 +52,8 @@ describe('GET /conversations/:id/messages', () => {
     const { alice, bob } = await createCast(app().chat.sequelize);
     const conversationId = await openConversation(alice, bob);
 
-    const res = await history(bob, conversationId);
+    // Alice opened it; Bob does not see it until it holds a message (privacy.test.ts).
+    const res = await history(alice, conversationId);
 
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ messages: [], hasMore: false });

@@ -578,9 +578,9 @@ describe('presence', () => {
       { userId: bob, online: false, lastSeenAt },
       { userId: alice, online: true, lastSeenAt: null },
     ]);
-    // A stranger may ask too (the contract does not restrict it) and gets the same answer.
+    // A stranger may ask too, and learns nothing: Bob looks never seen (privacy.test.ts has more).
     const s = await connectAs(app(), stranger);
-    expect(await statuses(s, [bob])).toEqual([{ userId: bob, online: false, lastSeenAt }]);
+    expect(await statuses(s, [bob])).toEqual([{ userId: bob, online: false, lastSeenAt: null }]);
   });
 
   test('coming back online announces the lastSeenAt of the previous visit', async () => {
