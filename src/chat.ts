@@ -24,7 +24,7 @@ import { ConversationRepository } from './conversations/conversation.repository'
 import { ConversationService } from './conversations/conversation.service';
 import { migrate } from './db/migrator';
 import { createSequelize, registerModels } from './db/sequelize';
-import { Sql } from './db/sql';
+import { DEFAULT_DATABASE_TIMEOUT_MS, Sql } from './db/sql';
 import { type ChatNotifier, silentNotifier } from './events/chat-notifier';
 import { createChatRouter } from './http/chat.router';
 import { MessageRepository } from './messages/message.repository';
@@ -58,6 +58,11 @@ export interface ChatOptions {
   production?: boolean;
   userCacheMs?: number;
   dbPoolMax?: number;
+  /**
+   * Longest wait for the database in a request (default 5000): then UNAVAILABLE. It bounds every
+   * statement; with a host's Sequelize, its pool's `acquire` and `connectionTimeoutMillis` bound the rest.
+   */
+  databaseTimeoutMs?: number;
   /** Send batches written at once (default 1; see docs/performance.md). */
   sendBatchesInFlight?: number;
   /** Node process metrics in the registry (default true; a host with its own may turn them off). */
@@ -118,11 +123,13 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
 
   if (!options.sequelize && !options.databaseUrl) throw new Error('createChat needs sequelize or databaseUrl');
   const ownsDatabase = !options.sequelize;
-  const sequelize = options.sequelize ?? createSequelize({ url: options.databaseUrl!, poolMax: options.dbPoolMax });
+  const databaseTimeoutMs = options.databaseTimeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
+  const sequelize =
+    options.sequelize ?? createSequelize({ url: options.databaseUrl!, poolMax: options.dbPoolMax, timeoutMs: databaseTimeoutMs });
   registerModels(sequelize);
   if (options.migrate ?? true) await migrate(sequelize, users);
 
-  const sql = new Sql(sequelize);
+  const sql = new Sql(sequelize, databaseTimeoutMs);
   const userDirectory = new UserDirectory(sql, defineUserModel(sequelize, users), options.userCacheMs ?? 30_000);
   const conversationRepository = new ConversationRepository(sql);
   const messageRepository = new MessageRepository(sql);

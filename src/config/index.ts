@@ -2,6 +2,7 @@ import path from 'node:path';
 import { DEFAULT_ALLOWED_TYPES } from '../attachments/content-type';
 import { hostUsersFromEnv } from './host-users';
 import { DEFAULT_WRITER_OPTIONS } from '../messages/message-writer';
+import { DEFAULT_DATABASE_TIMEOUT_MS } from '../db/sql';
 
 /**
  * The one place that reads the environment. Everything else receives a frozen Config (or, in
@@ -66,6 +67,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** How long the server waits at start for the database to answer before giving up. */
   databaseWaitMs: number;
+  /** Longest wait for the database in a request (a pool slot, a connect, a statement): then UNAVAILABLE. */
+  databaseTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -200,6 +203,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     userCacheMs: integer(env, 'USER_CACHE_MS', 30_000, 0),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     databaseWaitMs: integer(env, 'DATABASE_WAIT_MS', 30_000, 0),
+    databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUT_MS, 100, 600_000),
   };
   return Object.freeze(config);
 }
