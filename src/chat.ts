@@ -171,6 +171,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     writer: new MessageWriter(new SendBatchRepository(sql), {
       ...DEFAULT_WRITER_OPTIONS,
       maxInFlight: options.sendBatchesInFlight ?? DEFAULT_WRITER_OPTIONS.maxInFlight,
+      timeoutMs: databaseTimeoutMs,
     }),
     maxMessageLength: limits.maxMessageLength,
   });
