@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import { PROJECT_ROOT } from './shared/project-root';
 import type { Chat } from './chat';
 import { errorHandler, notFoundHandler } from './http/error-handler';
+import { readinessHttpStatus } from './ops/readiness';
 
 /** The standalone server's Express app: operations endpoints plus Duet's router. No listen here. */
 export function createApp(chat: Chat): Express {
@@ -14,8 +15,8 @@ export function createApp(chat: Chat): Express {
     res.json({ status: 'ok' });
   });
   app.get('/ready', async (_req, res) => {
-    const ready = await chat.isReady();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
+    const readiness = await chat.readiness();
+    res.status(readinessHttpStatus(readiness)).json(readiness);
   });
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', chat.metrics.registry.contentType);

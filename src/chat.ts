@@ -33,6 +33,7 @@ import { DEFAULT_WRITER_OPTIONS, MessageWriter } from './messages/message-writer
 import { SendBatchRepository } from './messages/send-batch.repository';
 import { SendRateLimiter } from './messages/send-rate-limiter';
 import { type ChatMetrics, createMetrics } from './ops/metrics';
+import { DependencyProbe, type Readiness, ReadinessCheck } from './ops/readiness';
 import { createRealtime, DEFAULT_REALTIME_OPTIONS, type Realtime, type RealtimeOptions } from './realtime/realtime';
 import type { Server as SocketServer } from 'socket.io';
 import type http from 'node:http';
@@ -42,6 +43,8 @@ import { defineUserModel } from './users/user.model';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+/** /ready reuses a probe's answer this long: a probe per load-balancer call, not per request burst. */
+const READINESS_REUSE_MS = 1000;
 
 export interface ChatOptions {
   /** The host's Sequelize instance (sequelize-typescript or plain Sequelize 6); Duet leaves it open on close(). */
@@ -106,6 +109,8 @@ export interface Chat {
   attach(target: http.Server | SocketServer): Realtime;
   /** true when the database answers. */
   isReady(): Promise<boolean>;
+  /** What /ready reports: the database and (with several nodes) Redis, each within the database timeout. */
+  readiness(): Promise<Readiness>;
   close(): Promise<void>;
 }
 
@@ -130,6 +135,10 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   if (options.migrate ?? true) await migrate(sequelize, users);
 
   const sql = new Sql(sequelize, databaseTimeoutMs);
+  const readiness = new ReadinessCheck({
+    database: new DependencyProbe('database', () => sql.ping(), { timeoutMs: databaseTimeoutMs, reuseMs: READINESS_REUSE_MS, logger }),
+    // redis: the Redis engine (REDIS_URL) plugs its probe in here.
+  });
   const userDirectory = new UserDirectory(sql, defineUserModel(sequelize, users), options.userCacheMs ?? 30_000);
   const conversationRepository = new ConversationRepository(sql);
   const messageRepository = new MessageRepository(sql);
@@ -221,14 +230,8 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       target = realtime.notifier;
       return realtime;
     },
-    isReady: async () => {
-      try {
-        await sequelize.query('SELECT 1');
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    isReady: async () => (await readiness.check()).database === 'up',
+    readiness: () => readiness.check(),
     close: async () => {
       orphanSweep?.();
       retention?.();
