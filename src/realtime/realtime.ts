@@ -9,6 +9,7 @@ import { PresenceService } from '../presence/presence.service';
 import { MemoryPresenceStore, type PresenceStore } from '../presence/presence-store';
 import { TypingTracker } from '../presence/typing-tracker';
 import type { ChatNotifier } from '../events/chat-notifier';
+import { errorLog } from '../shared/error-log';
 import type { Logger } from '../shared/logger';
 import { boundedRecoveryAdapter } from './recovery-buffer';
 import { userRoom } from './rooms';
@@ -78,6 +79,7 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
     repository: new PresenceRepository(deps.sql),
     publish: (userIds, event) => io.to(userIds.map(userRoom)).emit('presence', event),
     graceMs: options.presenceGraceMs,
+    onError: (err) => errorLog(deps.logger).error('presence update failed', err),
   });
   registerSocketHandlers(io, {
     verifier: deps.verifier,
