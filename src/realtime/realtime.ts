@@ -100,7 +100,8 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
         // Let the disconnect handlers record who left before presence writes lastSeenAt.
         await new Promise((resolve) => setImmediate(resolve));
         typing.close();
-        await presence.close();
+        // With the database away, who left is lost; the rest of the shutdown must still happen.
+        await presence.close().catch((err: unknown) => errorLog(deps.logger).error('presence update failed', err));
         // The HTTP server stays the caller's to close; only the engine we started stops here.
         if (ownsServer) io.engine.close();
       })()),
