@@ -7,6 +7,7 @@ import { pageSecurityHeaders } from './http/security-headers';
 
 /** The demo client's files (public/), by route: the page, its script and its style, nothing inline. */
 const DEMO_FILES = { '/demo': 'demo.html', '/demo.js': 'demo.js', '/demo.css': 'demo.css' };
+import { readinessHttpStatus } from './ops/readiness';
 
 /** The standalone server's Express app: operations endpoints plus Duet's router. No listen here. */
 export function createApp(chat: Chat): Express {
@@ -22,8 +23,8 @@ export function createApp(chat: Chat): Express {
     res.json({ status: 'ok' });
   });
   app.get('/ready', async (_req, res) => {
-    const ready = await chat.isReady();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
+    const readiness = await chat.readiness();
+    res.status(readinessHttpStatus(readiness)).json(readiness);
   });
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', chat.metrics.registry.contentType);

@@ -28,7 +28,7 @@ import { ConversationRepository } from './conversations/conversation.repository'
 import { ConversationService } from './conversations/conversation.service';
 import { migrate } from './db/migrator';
 import { createSequelize, registerModels } from './db/sequelize';
-import { Sql } from './db/sql';
+import { DEFAULT_DATABASE_TIMEOUT_MS, Sql } from './db/sql';
 import { type ChatNotifier, silentNotifier } from './events/chat-notifier';
 import { createChatRouter } from './http/chat.router';
 import { OriginPolicy } from './http/origin-policy';
@@ -40,6 +40,7 @@ import { FairUse } from './limits/fair-use';
 import type { BucketConfig, RateClass, RateLimits } from './limits/rate-classes';
 import { MemoryTokenBucketStore, type TokenBucketStore } from './limits/token-bucket-store';
 import { type ChatMetrics, createMetrics } from './ops/metrics';
+import { DependencyProbe, type Readiness, ReadinessCheck } from './ops/readiness';
 import { createRealtime, DEFAULT_REALTIME_OPTIONS, type Realtime, type RealtimeOptions } from './realtime/realtime';
 import type { Server as SocketServer } from 'socket.io';
 import type http from 'node:http';
@@ -51,6 +52,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 /** Longer than any upload lasts (Node's server gives a request 5 minutes by default). */
 const STALE_SPOOL_MS = 60 * 60 * 1000;
+/** /ready reuses a probe's answer this long: a probe per load-balancer call, not per request burst. */
+const READINESS_REUSE_MS = 1000;
 
 export interface ChatOptions {
   /** The host's Sequelize instance (sequelize-typescript or plain Sequelize 6); Duet leaves it open on close(). */
@@ -71,6 +74,11 @@ export interface ChatOptions {
   /** How long a looked-up host user is trusted (default 30000); sockets of removed users end within it. */
   userCacheMs?: number;
   dbPoolMax?: number;
+  /**
+   * Longest wait for the database in a request (default 5000): then UNAVAILABLE. It bounds every
+   * statement; with a host's Sequelize, its pool's `acquire` and `connectionTimeoutMillis` bound the rest.
+   */
+  databaseTimeoutMs?: number;
   /** Send batches written at once (default 1; see docs/performance.md). */
   sendBatchesInFlight?: number;
   /** Node process metrics in the registry (default true; a host with its own may turn them off). */
@@ -123,6 +131,8 @@ export interface Chat {
   attach(target: http.Server | SocketServer): Realtime;
   /** true when the database answers. */
   isReady(): Promise<boolean>;
+  /** What /ready reports: the database and (with several nodes) Redis, each within the database timeout. */
+  readiness(): Promise<Readiness>;
   close(): Promise<void>;
 }
 
@@ -141,11 +151,17 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
 
   if (!options.sequelize && !options.databaseUrl) throw new Error('createChat needs sequelize or databaseUrl');
   const ownsDatabase = !options.sequelize;
-  const sequelize = options.sequelize ?? createSequelize({ url: options.databaseUrl!, poolMax: options.dbPoolMax });
+  const databaseTimeoutMs = options.databaseTimeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
+  const sequelize =
+    options.sequelize ?? createSequelize({ url: options.databaseUrl!, poolMax: options.dbPoolMax, timeoutMs: databaseTimeoutMs });
   registerModels(sequelize);
   if (options.migrate ?? true) await migrate(sequelize, users);
 
-  const sql = new Sql(sequelize);
+  const sql = new Sql(sequelize, databaseTimeoutMs);
+  const readiness = new ReadinessCheck({
+    database: new DependencyProbe('database', () => sql.ping(), { timeoutMs: databaseTimeoutMs, reuseMs: READINESS_REUSE_MS, logger }),
+    // redis: the Redis engine (REDIS_URL) plugs its probe in here.
+  });
   const userCacheMs = options.userCacheMs ?? 30_000;
   const userDirectory = new UserDirectory(sql, defineUserModel(sequelize, users), userCacheMs);
   const conversationRepository = new ConversationRepository(sql);
@@ -196,6 +212,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     writer: new MessageWriter(new SendBatchRepository(sql), {
       ...DEFAULT_WRITER_OPTIONS,
       maxInFlight: options.sendBatchesInFlight ?? DEFAULT_WRITER_OPTIONS.maxInFlight,
+      timeoutMs: databaseTimeoutMs,
     }),
     maxMessageLength: limits.maxMessageLength,
   });
@@ -253,14 +270,8 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       target = realtime.notifier;
       return realtime;
     },
-    isReady: async () => {
-      try {
-        await sequelize.query('SELECT 1');
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    isReady: async () => (await readiness.check()).database === 'up',
+    readiness: () => readiness.check(),
     close: async () => {
       orphanSweep?.();
       retention?.();

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     production: config.env === 'production',
     userCacheMs: config.userCacheMs,
     dbPoolMax: config.dbPoolMax,
+    databaseTimeoutMs: config.databaseTimeoutMs,
     sendBatchesInFlight: config.sendBatchesInFlight,
     attachments: config.attachments,
     retentionDays: config.retentionDays,

@@ -6,6 +6,7 @@ import { DEFAULT_WRITER_OPTIONS } from '../messages/message-writer';
 import { DEFAULT_RATE_LIMITS, envPrefix, RATE_CLASSES, type RateLimits } from '../limits/rate-classes';
 import { parseUserId } from '../shared/ids';
 import { normalizeOrigins } from '../http/origin-policy';
+import { DEFAULT_DATABASE_TIMEOUT_MS } from '../db/sql';
 
 /**
  * The one place that reads the environment. Everything else receives a frozen Config (or, in
@@ -84,6 +85,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** How long the server waits at start for the database to answer before giving up. */
   databaseWaitMs: number;
+  /** Longest wait for the database in a request (a pool slot, a connect, a statement): then UNAVAILABLE. */
+  databaseTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -265,6 +268,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     userCacheMs: integer(env, 'USER_CACHE_MS', 30_000, 0),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     databaseWaitMs: integer(env, 'DATABASE_WAIT_MS', 30_000, 0),
+    databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUT_MS, 100, 600_000),
   };
   return Object.freeze(config);
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
+import { AppError } from '../shared/errors';
 import { parseCommonTimestamptz, TIMESTAMPTZ_OID } from './timestamp-parser';
 
 type TypeParser = (text: string) => unknown;
@@ -11,10 +12,21 @@ interface TypeParsers {
 /** The part of a pg client Duet uses. */
 interface PgClient extends TypeParsers {
   query(
-    query: string | { name?: string; text: string; values?: unknown[]; types?: TypeParsers },
+    query: string | { name?: string; text: string; values?: unknown[]; types?: TypeParsers; query_timeout?: number },
     values?: unknown[],
   ): Promise<{ rows: object[] }>;
+  /** Sequelize's mark for a connection its pool must not hand out again. */
+  _invalid?: boolean;
 }
+
+/** DATABASE_TIMEOUT_MS's default: the longest a request waits for the database before UNAVAILABLE. */
+export const DEFAULT_DATABASE_TIMEOUT_MS = 5000;
+
+/** Date.now() moves in whole milliseconds: a deadline this close to the pool's own timeout is the same. */
+const CLOCK_SLACK_MS = 10;
+
+/** pg's message when a statement's query_timeout passes. */
+const QUERY_TIMED_OUT = 'Query read timeout';
 
 /**
  * A statement on a hot path: with a name, each connection parses and plans it once (a prepared
@@ -36,37 +48,58 @@ export function prepared(text: string): Statement {
 interface ConnectionManager {
   getConnection(options: { type: 'write' }): Promise<PgClient>;
   releaseConnection(connection: PgClient): void;
+  destroyConnection(connection: PgClient): Promise<void>;
+  /** Sequelize's pool settings, defaults filled in. */
+  config?: { pool?: { acquire?: number } };
 }
 
 /** A transaction in progress: every statement given it runs on its one connection. */
 export interface Transaction {
   readonly client: PgClient;
+  /** When its statements must have answered (Date.now() time), set when it began. */
+  readonly deadline: number;
 }
+
+const unavailable = () => new AppError('UNAVAILABLE', 'The database did not answer in time; try again');
 
 /**
  * Raw, parameterised SQL for the paths where we need exact control of locks and indexes. It runs
  * on connections from Sequelize's own pool (one pool, one set of pool metrics) but talks to pg
  * directly: Sequelize's per-query work (bind formatting, hooks, result shaping) cost more CPU than
  * the rest of a send.
+ *
+ * Every call has a deadline, `timeoutMs` after it began unless the caller gives one: waiting for a
+ * pool slot and the statement together take no longer, so a database that has gone away costs a
+ * request UNAVAILABLE, not a hang. A connection whose statement timed out may still be busy on the
+ * server, so it is destroyed rather than returned to the pool.
  */
 export class Sql {
   private readonly connections: ConnectionManager;
+  /** How long the pool itself lets a caller wait for a connection. */
+  private readonly poolAcquireMs: number;
 
-  constructor(readonly sequelize: Sequelize) {
+  constructor(
+    readonly sequelize: Sequelize,
+    readonly timeoutMs = DEFAULT_DATABASE_TIMEOUT_MS,
+  ) {
     this.connections = sequelize.connectionManager as unknown as ConnectionManager;
+    this.poolAcquireMs = this.connections.config?.pool?.acquire ?? Number.POSITIVE_INFINITY;
   }
 
+  /** `deadline` (Date.now() time) replaces the default one; a transaction brings its own. */
   async rows<T extends object = Record<string, unknown>>(
     statement: string | Statement,
     bind: unknown[] = [],
     transaction?: Transaction,
+    deadline?: number,
   ): Promise<T[]> {
-    if (transaction) return this.run<T>(transaction.client, statement, bind);
-    const client = await this.connections.getConnection({ type: 'write' });
+    if (transaction) return this.run<T>(transaction.client, statement, bind, transaction.deadline);
+    const due = deadline ?? Date.now() + this.timeoutMs;
+    const client = await this.acquire(due);
     try {
-      return await this.run<T>(client, statement, bind);
+      return await this.run<T>(client, statement, bind, due);
     } finally {
-      this.connections.releaseConnection(client);
+      this.release(client);
     }
   }
 
@@ -74,30 +107,83 @@ export class Sql {
     statement: string | Statement,
     bind: unknown[] = [],
     transaction?: Transaction,
+    deadline?: number,
   ): Promise<T | undefined> {
-    return (await this.rows<T>(statement, bind, transaction))[0];
+    return (await this.rows<T>(statement, bind, transaction, deadline))[0];
   }
 
-  private async run<T>(client: PgClient, statement: string | Statement, bind: unknown[]): Promise<T[]> {
+  /** Resolves when the database answers a trivial statement within the timeout (readiness). */
+  async ping(): Promise<void> {
+    await this.rows('SELECT 1');
+  }
+
+  private async run<T>(client: PgClient, statement: string | Statement, bind: unknown[], deadline: number): Promise<T[]> {
     const { text, name } = typeof statement === 'string' ? { text: statement, name: undefined } : statement;
-    return (await client.query({ name, text, values: bind, types: fastParsersOf(client) })).rows as T[];
+    const remaining = deadline - Date.now();
+    if (remaining < 1) throw unavailable();
+    try {
+      return (await client.query({ name, text, values: bind, types: fastParsersOf(client), query_timeout: remaining })).rows as T[];
+    } catch (err) {
+      if ((err as Error | undefined)?.message !== QUERY_TIMED_OUT) throw err;
+      client._invalid = true;
+      throw unavailable();
+    }
+  }
+
+  /**
+   * A pool connection by `deadline`. The pool gives up by itself after its acquire timeout (the
+   * database timeout, for a pool of ours), so only a nearer deadline costs a timer here: a send
+   * batch whose oldest message has waited, or a host's pool with a longer timeout.
+   */
+  private async acquire(deadline: number): Promise<PgClient> {
+    const remaining = deadline - Date.now();
+    if (remaining < 1) throw unavailable();
+    const acquiring = this.connections.getConnection({ type: 'write' });
+    if (remaining + CLOCK_SLACK_MS >= this.poolAcquireMs) return acquiring;
+    return new Promise((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        reject(unavailable());
+      }, remaining);
+      acquiring.then(
+        (client) => {
+          clearTimeout(timer);
+          if (late) this.release(client);
+          else resolve(client);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /** Back to the pool, or closed if it can no longer be trusted (a timed-out or broken connection). */
+  private release(client: PgClient): void {
+    if (client._invalid) void this.connections.destroyConnection(client).catch(() => undefined);
+    else this.connections.releaseConnection(client);
   }
 
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
   async transaction<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {
-    const client = await this.connections.getConnection({ type: 'write' });
+    const deadline = Date.now() + this.timeoutMs;
+    const client = await this.acquire(deadline);
+    const transaction: Transaction = { client, deadline };
     try {
-      await client.query('BEGIN');
+      await this.run(client, 'BEGIN', [], deadline);
       try {
-        const result = await work({ client });
-        await client.query('COMMIT');
+        const result = await work(transaction);
+        await this.run(client, 'COMMIT', [], deadline);
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A broken connection is closed instead, which rolls back on the server.
+        if (!client._invalid) await this.run(client, 'ROLLBACK', [], Date.now() + this.timeoutMs).catch(() => undefined);
         throw err;
       }
     } finally {
-      this.connections.releaseConnection(client);
+      this.release(client);
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, errorBody, toAppError } from '../shared/errors';
+import { errorLog } from '../shared/error-log';
 import type { Logger } from '../shared/logger';
 import { requestFields } from './request-context.middleware';
 
@@ -30,7 +31,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(err);
     const appError = fromHttpLayer(err) ?? toAppError(err);
     if (appError.code === 'INTERNAL' || appError.code === 'UNAVAILABLE') {
-      logger.error('request failed', { ...requestFields(res), method: req.method, path: req.path, err: err instanceof Error ? err.stack : String(err) });
+      errorLog(logger).error('request failed', err, { ...requestFields(res), method: req.method, path: req.path });
     }
     if (appError.retryAfterMs !== undefined) res.set('Retry-After', String(Math.max(1, Math.ceil(appError.retryAfterMs / 1000))));
     res.status(appError.status).json({ error: errorBody(appError) });

@@ -89,8 +89,8 @@ export const WRITE_BATCH = prepared(`WITH batch AS (
 export class SendBatchRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** Writes and commits `batch` in one statement; resolves only after the commit. */
-  async write(batch: readonly NewMessage[]): Promise<WrittenBatch> {
+  /** Writes and commits `batch` in one statement; resolves only after the commit, or fails at `deadline`. */
+  async write(batch: readonly NewMessage[], deadline?: number): Promise<WrittenBatch> {
     const rows = batch.map((m, i) => ({
       position: i + 1,
       conversation_id: m.conversationId,
@@ -105,6 +105,8 @@ export class SendBatchRepository {
       .row<{ drawn: [number, number | string][]; messages: Record<string, unknown>[]; conversations: Record<string, unknown>[] }>(
         WRITE_BATCH,
         [JSON.stringify(rows)],
+        undefined,
+        deadline,
       )
       .catch((err: unknown) => {
         const constraint = (err as { constraint?: string }).constraint;

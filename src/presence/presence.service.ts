@@ -16,6 +16,8 @@ export interface PresenceServiceDeps {
   publish(userIds: number[], event: PresenceJson): void;
   /** How long after the last socket leaves the user is announced offline. */
   graceMs: number;
+  /** A presence write that failed in the background (the database away): reported, never thrown. */
+  onError(err: unknown): void;
 }
 
 /** Online state and lastSeenAt; the rules live in presence-rules.ts, this class only does I/O. */
@@ -42,7 +44,7 @@ export class PresenceService {
   async disconnected(userId: number, socketId: string): Promise<void> {
     if ((await this.deps.store.disconnected(userId, socketId)) !== 'start-grace') return;
     const at = new Date();
-    const timer = setTimeout(() => void this.graceOver(userId, at), this.deps.graceMs);
+    const timer = setTimeout(() => this.graceOver(userId, at).catch(this.deps.onError), this.deps.graceMs);
     timer.unref();
     this.leaving.set(userId, { at, timer });
   }

@@ -1,5 +1,6 @@
 import type { ExtendedError, Socket } from 'socket.io';
 import { AppError, errorBody, toAppError } from '../shared/errors';
+import { errorLog } from '../shared/error-log';
 import type { Logger } from '../shared/logger';
 import type { Ack, ClientEventName, ClientToServerEvents, ServerToClientEvents, SocketData } from './events';
 
@@ -26,7 +27,7 @@ export function answer<T extends object>(
         const appError = toAppError(err);
         if (appError.code === 'INTERNAL' || appError.code === 'UNAVAILABLE') {
           const { userId } = socket.data.principal;
-          logger.error('socket event failed', { event, userId, socketId: socket.id, err: err instanceof Error ? err.stack : String(err) });
+          errorLog(logger).error('socket event failed', err, { event, userId, socketId: socket.id });
         }
         const error = errorBody(appError);
         if (ack) ack({ ok: false, error });

@@ -11,6 +11,7 @@ import { MemoryPresenceStore, type PresenceStore } from '../presence/presence-st
 import { TypingTracker } from '../presence/typing-tracker';
 import { TypingService } from '../presence/typing.service';
 import type { ChatNotifier } from '../events/chat-notifier';
+import { errorLog } from '../shared/error-log';
 import type { Logger } from '../shared/logger';
 import type { UserDirectory } from '../users/user.directory';
 import type { OriginPolicy } from '../http/origin-policy';
@@ -98,6 +99,7 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
     repository: new PresenceRepository(deps.sql),
     publish: (userIds, event) => io.to(userIds.map(userRoom)).emit('presence', event),
     graceMs: options.presenceGraceMs,
+    onError: (err) => errorLog(deps.logger).error('presence update failed', err),
   });
   const sessions = new SessionExpiry(io, { users: deps.users, userCacheMs: deps.userCacheMs, logger: deps.logger });
   registerSocketHandlers(io, {
@@ -123,7 +125,8 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
         await new Promise((resolve) => setImmediate(resolve));
         sessions.close();
         typing.close();
-        await presence.close();
+        // With the database away, who left is lost; the rest of the shutdown must still happen.
+        await presence.close().catch((err: unknown) => errorLog(deps.logger).error('presence update failed', err));
         // The HTTP server stays the caller's to close; only the engine we started stops here.
         if (ownsServer) io.engine.close();
       })()),

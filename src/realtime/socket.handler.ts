@@ -13,6 +13,7 @@ import type { PresenceService } from '../presence/presence.service';
 import { onlineStatusSchema } from '../presence/presence.validators';
 import type { TypingMemo, TypingService } from '../presence/typing.service';
 import { AppError, errorBody, toAppError } from '../shared/errors';
+import { errorLog } from '../shared/error-log';
 import type { Logger } from '../shared/logger';
 import { validatePayload } from '../shared/validation';
 import { answer, type ChatSocket, handshakeError } from './ack';
@@ -64,15 +65,14 @@ export function registerSocketHandlers(io: ChatServer, deps: SocketHandlerDeps):
   io.on('connection', (socket) => {
     const { userId } = socket.data.principal;
     void socket.join(userRoom(userId));
+    const presenceFailed = (err: unknown) => errorLog(deps.logger).error('presence update failed', err);
     deps.sessions.started(socket);
-    deps.presence.connected(userId, socket.id).catch((err: unknown) => deps.logger.error('presence update failed', { err: String(err) }));
+    deps.presence.connected(userId, socket.id).catch(presenceFailed);
     registerEvents(socket, deps);
     socket.on('disconnect', () => {
       deps.sessions.ended(socket);
       deps.typing.socketGone(socket.id);
-      deps.presence
-        .disconnected(userId, socket.id)
-        .catch((err: unknown) => deps.logger.error('presence update failed', { err: String(err) }));
+      deps.presence.disconnected(userId, socket.id).catch(presenceFailed);
     });
   });
 }

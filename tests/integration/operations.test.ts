@@ -18,7 +18,7 @@ describe('operations endpoints', () => {
   test('/ready answers 200 when the database is reachable', async () => {
     const res = await app().api().get('/ready');
     expect(res.status).toBe(200);
-    expect(res.body.status).toBe('ready');
+    expect(res.body).toEqual({ status: 'ready', database: 'up', redis: 'off' });
   });
 
   test('/metrics shows request latency by route pattern, messages sent and the pool', async () => {
@@ -59,6 +59,7 @@ describe('when the database is unreachable', () => {
       const app = createApp(chat);
       const ready = await request(app).get('/ready');
       expect(ready.status).toBe(503);
+      expect(ready.body).toEqual({ status: 'unavailable', database: 'down', redis: 'off' });
       const api = await request(app).get('/api/chat/unread-count').set(bearer(1));
       expect(api.status).toBe(503);
       expect(api.body.error.code).toBe('UNAVAILABLE');

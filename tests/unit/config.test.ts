@@ -113,4 +113,11 @@ describe('config', () => {
     expect(() => loadConfig({ RATE_LIMIT_TYPING_BURST: '1.5' })).toThrow(ConfigError);
     expect(() => loadConfig({ RATE_LIMIT_EXEMPT_USERS: '1,x' })).toThrow(ConfigError);
   });
+
+  test('DATABASE_TIMEOUT_MS bounds every wait for the database: 5 s by default, at least 100 ms', () => {
+    expect(loadConfig({}).databaseTimeoutMs).toBe(5000);
+    expect(loadConfig({ DATABASE_TIMEOUT_MS: '1500' }).databaseTimeoutMs).toBe(1500);
+    expect(() => loadConfig({ DATABASE_TIMEOUT_MS: '50' })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATABASE_TIMEOUT_MS: '2s' })).toThrow(ConfigError);
+  });
 });
