@@ -1,8 +1,9 @@
+import { errorLog } from './error-log';
 import type { Logger } from './logger';
 
 /**
  * Runs a maintenance task every `intervalMs`, never two at once, and logs what it did or why it
- * failed. The timer does not keep the process alive. Returns a function that stops it.
+ * failed (once per kind of failure, so an outage does not flood the log). The timer does not keep the process alive. Returns a function that stops it.
  */
 export function startPeriodic(name: string, intervalMs: number, task: () => Promise<number>, logger: Logger): () => void {
   let running = false;
@@ -11,7 +12,7 @@ export function startPeriodic(name: string, intervalMs: number, task: () => Prom
     running = true;
     task()
       .then((count) => count && logger.info(`${name} done`, { count }))
-      .catch((err: unknown) => logger.error(`${name} failed`, { err: String(err) }))
+      .catch((err: unknown) => errorLog(logger).error(`${name} failed`, err))
       .finally(() => {
         running = false;
       });
