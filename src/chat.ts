@@ -238,6 +238,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     rates: limits.rates,
     exemptUserIds: new Set(limits.exemptUserIds),
     userConcurrency: 1,
+    laneWaitMs: databaseTimeoutMs,
   });
   const router = createChatRouter({
     verifier,

@@ -26,7 +26,8 @@ export function fairUseMiddleware(fairUse: FairUse): FairUseMiddleware {
     let closed = false;
     res.once('close', () => {
       closed = true;
-      if (entered) fairUse.lanes.leave(userId);
+      // A 503 is the database not answering: what waits behind it would fare no better.
+      if (entered) fairUse.lanes.leave(userId, res.statusCode === 503);
     });
     await fairUse.lanes.enter(userId);
     entered = true;

@@ -17,6 +17,8 @@ export interface FairUseOptions {
   exemptUserIds: ReadonlySet<number>;
   /** How many operations of one user run at once (see UserLanes); Duet uses 1. */
   userConcurrency: number;
+  /** The longest an operation waits for its lane: the database timeout. */
+  laneWaitMs: number;
 }
 
 /** Answers "is there a conversation between these two users" (cached for pairs that have one). */
@@ -38,7 +40,7 @@ export class FairUse {
     private readonly pairs: PairDirectory,
     private readonly options: FairUseOptions,
   ) {
-    this.lanes = new UserLanes(options.userConcurrency);
+    this.lanes = new UserLanes(options.userConcurrency, options.laneWaitMs);
     for (const rateClass of RATE_CLASSES) {
       const { burst, perSecond } = options.rates[rateClass];
       this.specs.set(rateClass, (userId) => ({ key: `${rateClass}:${userId}`, burst, perSecond }));

@@ -23,6 +23,7 @@ import type { SessionExpiry } from './session-expiry';
 import { conversationRoom, userRoom } from './rooms';
 import type { ChatServer } from './socket-notifier';
 import type { DoorRule, FairUse } from '../limits/fair-use';
+import { isDatabaseAway } from '../limits/user-lanes';
 
 export interface SocketHandlerDeps {
   verifier: TokenVerifier;
@@ -191,10 +192,14 @@ function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
     void answer(socket, name, deps.logger, async (payload) => {
       await fairUse.admit(socket.data.principal, EVENT_RULES[name], payload);
       await fairUse.lanes.enter(context.userId);
+      let databaseAway = false;
       try {
         return await EVENT_HANDLERS[name](context, payload);
+      } catch (err) {
+        databaseAway = isDatabaseAway(err);
+        throw err;
       } finally {
-        fairUse.lanes.leave(context.userId);
+        fairUse.lanes.leave(context.userId, databaseAway);
       }
     })(...args).finally(() => socket.data.pending--);
   });

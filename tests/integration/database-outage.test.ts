@@ -28,7 +28,7 @@ beforeAll(async () => {
     userCacheMs: 60_000,
     realtime: { presenceGraceMs: 100 },
     // Eight clients sending as fast as they can: fair use is not what this file is about.
-    limits: { rates: GENEROUS_RATES },
+    limits: { rates: GENEROUS_RATES, socketMaxPending: 10_000 },
     logger,
   });
 }, 60_000);

@@ -1,5 +1,6 @@
 import { MemoryTokenBucketStore } from '../../src/limits/token-bucket-store';
 import { UserLanes } from '../../src/limits/user-lanes';
+import { AppError } from '../../src/shared/errors';
 
 describe('MemoryTokenBucketStore', () => {
   let now = 0;
@@ -65,7 +66,7 @@ describe('MemoryTokenBucketStore', () => {
 
 describe('UserLanes', () => {
   test('at most `width` operations of one user run at once; the rest start in order as others end', async () => {
-    const lanes = new UserLanes(2);
+    const lanes = new UserLanes(2, 60_000);
     const started: number[] = [];
     const finishers: (() => void)[] = [];
     const runs = [1, 2, 3, 4].map((n) =>
@@ -91,8 +92,33 @@ describe('UserLanes', () => {
   });
 
   test('an operation that fails still gives its place back', async () => {
-    const lanes = new UserLanes(1);
+    const lanes = new UserLanes(1, 60_000);
     await expect(lanes.run(1, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(lanes.run(1, async () => 'next')).resolves.toBe('next');
+  });
+
+  test('a wait is bounded: past it the waiting operation is UNAVAILABLE, and the lane goes on', async () => {
+    const lanes = new UserLanes(1, 50);
+    let finish!: () => void;
+    const first = lanes.run(1, () => new Promise<void>((resolve) => (finish = resolve)));
+    await expect(lanes.run(1, async () => 'late')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await new Promise((resolve) => setImmediate(resolve));
+    finish();
+    await first;
+    await expect(lanes.run(1, async () => 'next')).resolves.toBe('next');
+  });
+
+  test('when an operation fails because the database is away, those waiting behind it are answered at once', async () => {
+    const lanes = new UserLanes(1, 60_000);
+    let fail!: () => void;
+    const first = lanes.run(1, () => new Promise<void>((_, reject) => (fail = () => reject(new AppError('UNAVAILABLE', 'gone')))));
+    const waiting = [lanes.run(1, async () => 'a'), lanes.run(1, async () => 'b')];
+    await new Promise((resolve) => setImmediate(resolve));
+    const started = Date.now();
+    fail();
+    await expect(first).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    for (const w of waiting) await expect(w).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    await expect(lanes.run(1, async () => 'after')).resolves.toBe('after');
   });
 });
