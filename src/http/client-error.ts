@@ -13,8 +13,10 @@ const TOO_LARGE = new Set(['HPE_HEADER_OVERFLOW', 'HPE_CHUNK_EXTENSIONS_OVERFLOW
  * it does after Node's own answer.
  */
 export function answerClientError(err: NodeJS.ErrnoException, stream: Duplex): void {
-  const socket = stream as Socket;
-  if (!socket.writable || socket.bytesWritten > 0) {
+  const socket = stream as Socket & { _httpMessage?: { headersSent: boolean } | null };
+  // Node's own check: answer unless a response on this connection has begun (keep-alive
+  // connections carry earlier, finished ones), which an answer here would corrupt.
+  if (!socket.writable || socket._httpMessage?.headersSent) {
     socket.destroy();
     return;
   }

@@ -299,6 +299,29 @@ describe("requests Node's HTTP parser refuses", () => {
     expect((await sendMessage(app(), alice, bob, 'still served')).message.content).toBe('still served');
   });
 
+  test('an over-long URL after a first request on a kept-alive connection is answered too', async () => {
+    const { alice } = await createCast(app().chat.sequelize);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<{ status: number; reused: boolean; body: string }>((resolve, reject) => {
+        const req = http.get(`${app().baseUrl}${path}`, { agent, headers: bearer(alice) }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket, body }));
+        });
+        req.on('error', reject);
+      });
+    try {
+      expect(await get('/api/chat/unread-count')).toMatchObject({ status: 200, reused: false });
+      const second = await get(`/api/chat/conversations?cursor=${'x'.repeat(20_000)}`);
+      expect({ status: second.status, reused: second.reused }).toEqual({ status: 413, reused: true });
+      expect(JSON.parse(second.body)).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) } });
+    } finally {
+      agent.destroy();
+    }
+  });
+
   test('bytes that are not HTTP are VALIDATION_FAILED with the envelope', async () => {
     const answer = await rawExchange('HELLO /api/chat/send HTTP/1.1\r\nHost: x\r\n\r\n');
     const [head, body] = answer.split('\r\n\r\n');
