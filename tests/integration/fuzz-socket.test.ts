@@ -1,0 +1,247 @@
+import fc, { type Arbitrary } from 'fast-check';
+import { io as connectClient } from 'socket.io-client';
+import type { Sent } from '../helpers/contract';
+import { ackProblem, envelopeProblem, fuzzSeed, heapAfterGc, shortReport, watchUnhandledRejections } from '../helpers/fuzz-checks';
+import { asParsed, hostileKey, hostileString, hostileToken, hostileValue, objectOf, oversizeString, payloadOf } from '../helpers/fuzz-values';
+import { buildWorld, type FuzzWorld } from '../helpers/fuzz-world';
+import { type ClientSocket, connectAs, disconnectAll, emitAck, nextEvent } from '../helpers/sockets';
+import { TEST_JWT_SECRET, tokenFor, useStartedApp } from '../helpers/test-app';
+
+/**
+ * Property-based fuzzing of every client → server Socket.IO event (issue 13): generated payloads,
+ * with and without an ack, with extra arguments, binary parts and unknown event names, on a real
+ * server, PostgreSQL and socket.io-client. Every ack comes within a bound and is `{ ok: true }` or
+ * the contract's error envelope (never INTERNAL); every `error` event too; the socket stays
+ * connected, and the server still serves and holds its memory afterwards.
+ * FUZZ_SEED=<n> replays a run (the seed is printed at the start).
+ */
+
+/** Events per run: a sequential warm-up (before the heap baseline), then concurrent batches. */
+const WARM_UP = 300;
+const BATCH = 8;
+const BATCHES = 650;
+/** Below the server's maxPayloadBytes (64 KiB): bigger packets close the connection by design (socket-robustness.test.ts). */
+const MAX_PACKET_BYTES = 60_000;
+const ACK_TIMEOUT_MS = 5000;
+
+// Generous send limits, so that the fuzzer exercises validation rather than the limiter.
+const app = useStartedApp({ limits: { sendBurst: 1e9, sendPerSecond: 1e9 } });
+const unhandled = watchUnhandledRejections();
+
+let world: FuzzWorld;
+let socket: ClientSocket;
+let partner: ClientSocket;
+/** What is wrong with the `error` events the fuzzing socket received. */
+const errorEventProblems: string[] = [];
+let errorEvents = 0;
+
+beforeAll(async () => {
+  world = await buildWorld(app());
+  [socket, partner] = await Promise.all([connectAs(app(), world.alice), connectAs(app(), world.bob)]);
+  socket.on('error', (event: unknown) => {
+    errorEvents++;
+    const { event: name, error } = (event ?? {}) as { event?: unknown; error?: unknown };
+    const problem = typeof name !== 'string' ? 'no event name' : envelopeProblem(error);
+    if (problem) errorEventProblems.push(`error event ${JSON.stringify(event).slice(0, 300)}: ${problem}`);
+  });
+});
+afterAll(() => disconnectAll());
+
+interface EventSpec {
+  event: string;
+  fields: Record<string, Arbitrary<unknown>>;
+  /** Valid payloads, which the fuzzer mutates. */
+  valid: object[];
+}
+
+/** Every client → server event of src/realtime/events.ts, with plausible values for each field. */
+function events(w: FuzzWorld): EventSpec[] {
+  const id = fc.constantFrom(...w.ids);
+  const [own, strangers] = w.conversationIds as [number, number];
+  const [unsent] = w.attachmentIds.slice(1);
+  const conversationRef = (event: string): EventSpec => ({
+    event,
+    fields: { conversationId: id },
+    valid: [{ conversationId: own }, { conversationId: strangers }],
+  });
+  const receipt = { conversationId: id, upToMessageId: id };
+  return [
+    conversationRef('join_conversation'),
+    conversationRef('leave_conversation'),
+    conversationRef('typing'),
+    conversationRef('stop_typing'),
+    {
+      event: 'send_message',
+      fields: {
+        receiverId: id,
+        conversationId: id,
+        content: fc.oneof(fc.constantFrom('hi', '', '   ', 'bonjour 👋'), hostileString(), oversizeString(8000)),
+        clientMessageId: fc.oneof(fc.constant('bob-1'), hostileString(8)),
+        attachmentId: id,
+      },
+      valid: [
+        { receiverId: w.bob, content: 'hi' },
+        { conversationId: own, content: 'hi', clientMessageId: 'c-1' },
+        { receiverId: w.bob, content: '', attachmentId: unsent },
+        { receiverId: w.mallory, content: 'hello stranger' },
+      ],
+    },
+    { event: 'mark_as_read', fields: receipt, valid: [{ conversationId: own }, { conversationId: own, upToMessageId: w.messageIds[1]! }] },
+    { event: 'message_delivered', fields: receipt, valid: [{ conversationId: own, upToMessageId: w.messageIds[1]! }] },
+    { event: 'delete_message', fields: { messageId: id }, valid: w.messageIds.map((messageId) => ({ messageId })) },
+    {
+      event: 'get_online_status',
+      fields: { userIds: fc.array(id, { maxLength: 120 }) },
+      valid: [{ userIds: [w.bob, w.mallory] }, { userIds: Array.from({ length: 100 }, (_, i) => i + 1) }],
+    },
+  ];
+}
+
+interface SocketCase {
+  event: string | number;
+  args: unknown[];
+  ack: boolean;
+}
+
+/** Names socket.io-client itself refuses to emit. */
+const CLIENT_RESERVED = ['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'];
+
+/** A payload sent as one argument (the contract), none, or with extra arguments; with an ack or without. */
+function casesFor(spec: EventSpec, hostile: Arbitrary<unknown>): Arbitrary<SocketCase> {
+  const payload = payloadOf(spec.fields, hostile, spec.valid).map(asParsed);
+  const extras = fc.array(hostile.map(asParsed), { minLength: 1, maxLength: 3 });
+  return fc.oneof(
+    { weight: 10, arbitrary: fc.tuple(payload, fc.nat(3)).map(([p, n]) => ({ event: spec.event, args: [p], ack: n > 0 })) },
+    { weight: 1, arbitrary: fc.boolean().map((ack) => ({ event: spec.event, args: [], ack })) },
+    { weight: 2, arbitrary: fc.tuple(payload, extras, fc.boolean()).map(([p, more, ack]) => ({ event: spec.event, args: [p, ...more], ack })) },
+  );
+}
+
+/** Events no handler has: typos, prototype names, numbers, nasty strings. */
+function unknownCases(hostile: Arbitrary<unknown>): Arbitrary<SocketCase> {
+  const name = fc
+    .oneof(
+      fc.constantFrom('constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'error', 'SEND_MESSAGE', 'send_message ', 'typing\u0000', ''),
+      hostileString(20),
+      fc.integer(),
+    )
+    .filter((n) => typeof n === 'number' || !CLIENT_RESERVED.includes(n));
+  return fc.tuple(name, fc.array(hostile.map(asParsed), { maxLength: 3 }), fc.boolean()).map(([event, args, ack]) => ({ event, args, ack }));
+}
+
+const packetBytes = (c: SocketCase) => Buffer.byteLength(JSON.stringify([c.event, ...c.args]) ?? '');
+
+let sent = 0;
+
+async function check(c: SocketCase): Promise<void> {
+  sent++;
+  const label = `${String(c.event)} (${c.args.length} argument(s), ${c.ack ? 'ack' : 'no ack'}) ${JSON.stringify(c.args).slice(0, 300)}`;
+  if (c.ack) {
+    const ack = await socket
+      .timeout(ACK_TIMEOUT_MS)
+      .emitWithAck(c.event as string, ...c.args)
+      .catch((err: Error) => {
+        throw new Error(`${label}: no ack (${err.message})`);
+      });
+    const problem = ackProblem(ack);
+    if (problem) throw new Error(`${label}: ${problem}`);
+  } else {
+    socket.emit(c.event as string, ...c.args);
+  }
+  if (!socket.connected) throw new Error(`${label}: the socket was disconnected`);
+  // An error event answers an earlier event without an ack, not necessarily this one.
+  if (errorEventProblems.length) throw new Error(`after ${label}: ${errorEventProblems.join('; ')}`);
+}
+
+/** Runs `numRuns` batches of `size` events, each batch emitted at once on the one socket. */
+async function fuzz(cases: Arbitrary<SocketCase>, numRuns: number, size: number, seed: number): Promise<void> {
+  const batch = fc.array(cases, { minLength: size, maxLength: size });
+  await fc.assert(
+    fc.asyncProperty(batch, async (all) => {
+      await Promise.all(all.map(check));
+    }),
+    { numRuns, seed, reporter: shortReport },
+  );
+}
+
+test('every generated event is answered within a bound, with ok or the error envelope, never INTERNAL', async () => {
+  const seed = fuzzSeed('Socket fuzzer');
+  const hostile = hostileValue({ ids: world.ids, oversize: 8000, binary: true });
+  const all = fc
+    .oneof(...events(world).map((spec) => casesFor(spec, hostile)), unknownCases(hostile))
+    .filter((c) => packetBytes(c) < MAX_PACKET_BYTES);
+
+  await fuzz(all, WARM_UP, 1, seed);
+  const heapBefore = heapAfterGc();
+  await fuzz(all, BATCHES, BATCH, seed + 1);
+  // Events sent without an ack may still be in progress: a last acked event comes after them.
+  expect(await emitAck(socket, 'get_online_status', { userIds: [world.bob] })).toMatchObject({ ok: true });
+  const heapAfter = heapAfterGc();
+
+  expect(sent).toBeGreaterThanOrEqual(WARM_UP + BATCHES * BATCH);
+  console.info(
+    `Socket fuzzer: ${sent} events, ${errorEvents} error events; heapUsed after GC ${(heapBefore / 2 ** 20).toFixed(1)} → ${(heapAfter / 2 ** 20).toFixed(1)} MiB`,
+  );
+  expect(errorEventProblems).toEqual([]);
+  // Loose: thousands of events must not leave their payloads behind.
+  expect(heapAfter - heapBefore).toBeLessThan(48 * 2 ** 20);
+  expect(unhandled).toEqual([]);
+
+  // Still serving: health, and a send on the fuzzed socket that the partner receives.
+  expect((await app().api().get('/health')).status).toBe(200);
+  const received = nextEvent<Sent>(partner, 'new_message');
+  expect(await emitAck(socket, 'send_message', { receiverId: world.bob, content: 'still here' })).toMatchObject({ ok: true });
+  expect((await received).message.content).toBe('still here');
+}, 180_000);
+
+/** Handshakes per run: each opens a real connection. */
+const HANDSHAKES = 400;
+
+/** The outcome of one handshake: connected, or refused with the middleware's error data. */
+function handshake(auth: object, headers: Record<string, string>): Promise<{ connected: true } | { error: Error & { data?: { code?: unknown } } }> {
+  const client = connectClient(app().baseUrl, { auth, extraHeaders: headers, transports: ['websocket'], reconnection: false, forceNew: true, timeout: ACK_TIMEOUT_MS });
+  return new Promise((resolve) => {
+    client.once('connect', () => {
+      client.disconnect();
+      resolve({ connected: true });
+    });
+    client.once('connect_error', (error) => {
+      client.disconnect();
+      resolve({ error });
+    });
+  });
+}
+
+test('every generated handshake connects or is refused with a known code, never INTERNAL', async () => {
+  const seed = fuzzSeed('Handshake fuzzer');
+  const hostile = hostileValue({ ids: world.ids, oversize: 2000 });
+  const token = fc.oneof(
+    { weight: 1, arbitrary: fc.constant(tokenFor(world.alice)) },
+    { weight: 4, arbitrary: hostileToken(TEST_JWT_SECRET, [world.alice, world.admin, world.ids.at(-1)!], hostile) },
+    { weight: 2, arbitrary: hostile.map(asParsed) },
+  );
+  const auth = fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(token, objectOf(hostileKey, hostile.map(asParsed), 2)).map(([t, extra]) => ({ ...extra, token: t })) },
+    { weight: 1, arbitrary: objectOf(hostileKey, hostile.map(asParsed), 3) },
+  );
+  // Only what an HTTP client can put in a header (Node's own client refuses the rest before sending).
+  const headers = fc.option(
+    token.filter((t): t is string => typeof t === 'string' && /^[\x20-\x7e]*$/.test(t)).map((t) => ({ authorization: `Bearer ${t}` })),
+    { nil: {} },
+  );
+  let tried = 0;
+  await fc.assert(
+    fc.asyncProperty(auth, headers, async (a, h) => {
+      tried++;
+      const outcome = await handshake(a, h);
+      if ('connected' in outcome) return;
+      const { code } = outcome.error.data ?? {};
+      const problem = envelopeProblem({ code, message: outcome.error.message });
+      if (problem) throw new Error(`handshake ${JSON.stringify(a).slice(0, 300)}: refused with ${outcome.error.message} (${problem})`);
+    }),
+    { numRuns: HANDSHAKES, seed, reporter: shortReport },
+  );
+  expect(tried).toBeGreaterThanOrEqual(HANDSHAKES);
+  expect(unhandled).toEqual([]);
+  expect(await emitAck(socket, 'get_online_status', { userIds: [world.bob] })).toMatchObject({ ok: true });
+}, 60_000);
