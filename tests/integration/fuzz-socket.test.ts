@@ -24,8 +24,9 @@ const BATCHES = 650;
 const MAX_PACKET_BYTES = 60_000;
 const ACK_TIMEOUT_MS = 5000;
 
-// Generous send limits, so that the fuzzer exercises validation rather than the limiter.
-const app = useStartedApp({ limits: { sendBurst: 1e9, sendPerSecond: 1e9 } });
+// Generous send limits, so that the fuzzer exercises validation rather than the limiter; a small
+// recovery buffer, so that the heap check sees leaks rather than that buffer filling to its bound.
+const app = useStartedApp({ limits: { sendBurst: 1e9, sendPerSecond: 1e9 }, realtime: { recoveryMaxEvents: 100 } });
 const unhandled = watchUnhandledRejections();
 
 let world: FuzzWorld;
@@ -184,7 +185,7 @@ test('every generated event is answered within a bound, with ok or the error env
   );
   expect(errorEventProblems).toEqual([]);
   // Loose: thousands of events must not leave their payloads behind.
-  expect(heapAfter - heapBefore).toBeLessThan(48 * 2 ** 20);
+  expect(heapAfter - heapBefore).toBeLessThan(32 * 2 ** 20);
   expect(unhandled).toEqual([]);
 
   // Still serving: health, and a send on the fuzzed socket that the partner receives.
@@ -224,9 +225,10 @@ test('every generated handshake connects or is refused with a known code, never 
     { weight: 4, arbitrary: fc.tuple(token, objectOf(hostileKey, hostile.map(asParsed), 2)).map(([t, extra]) => ({ ...extra, token: t })) },
     { weight: 1, arbitrary: objectOf(hostileKey, hostile.map(asParsed), 3) },
   );
-  // Only what an HTTP client can put in a header (Node's own client refuses the rest before sending).
+  // Only what an HTTP client can put in a header (Node's own client refuses the rest before sending),
+  // within Node's header limit (past it the upgrade is refused before Socket.IO: fuzz-rest covers that).
   const headers = fc.option(
-    token.filter((t): t is string => typeof t === 'string' && /^[\x20-\x7e]*$/.test(t)).map((t) => ({ authorization: `Bearer ${t}` })),
+    token.filter((t): t is string => typeof t === 'string' && t.length < 8000 && /^[\x20-\x7e]*$/.test(t)).map((t) => ({ authorization: `Bearer ${t}` })),
     { nil: {} },
   );
   let tried = 0;
