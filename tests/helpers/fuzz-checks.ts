@@ -1,7 +1,10 @@
 // What every answer to a fuzzed request or event must look like, and the run's seed and heap.
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { Writable } from 'node:stream';
 import fc, { type RunDetails } from 'fast-check';
+import winston from 'winston';
+import type { Logger } from '../../src/shared/logger';
 import { ERROR_STATUS, type ErrorCode } from '../../src/shared/errors';
 
 const CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
@@ -97,4 +100,21 @@ export function watchUnhandledRejections(): unknown[] {
     process.off('unhandledRejection', listener);
   });
   return seen;
+}
+
+/**
+ * A logger that keeps the error lines the server writes while the fuzzers run: failures nobody
+ * answers for (a broadcast, a presence update) show up only there.
+ */
+export function errorRecordingLogger(): { logger: Logger; errors: string[] } {
+  const errors: string[] = [];
+  const sink = new Writable({
+    objectMode: true,
+    write(entry: { message?: unknown }, _encoding, done) {
+      errors.push(JSON.stringify(entry).slice(0, 500));
+      done();
+    },
+  });
+  const logger = winston.createLogger({ level: 'error', transports: [new winston.transports.Stream({ stream: sink })] });
+  return { logger, errors };
 }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import fc, { type Arbitrary } from 'fast-check';
 import { GIF, JPEG, PDF, PNG, RANDOM_BYTES, TEXT, WINDOWS_EXE } from '../helpers/files';
-import { fuzzSeed, heapAfterGc, restProblem, shortReport, watchUnhandledRejections } from '../helpers/fuzz-checks';
+import { errorRecordingLogger, fuzzSeed, heapAfterGc, restProblem, shortReport, watchUnhandledRejections } from '../helpers/fuzz-checks';
 import { closeAgent, type FuzzRequest, type FuzzResponse, jsonBody, multipartBody, pathSegment, queryString, send } from '../helpers/fuzz-http';
 import { hostileString, hostileToken, hostileValue, oversizeString, payloadOf } from '../helpers/fuzz-values';
 import { buildWorld, type FuzzWorld } from '../helpers/fuzz-world';
@@ -23,7 +23,9 @@ const BATCHES = 1_300;
 
 // Generous send limits, so that the fuzzer exercises validation rather than the limiter; a small
 // recovery buffer, so that the heap check sees leaks rather than that buffer filling to its bound.
+const logged = errorRecordingLogger();
 const app = useStartedApp({
+  logger: logged.logger,
   limits: { sendBurst: 1e9, sendPerSecond: 1e9, maxUploadBytes: MAX_UPLOAD_BYTES },
   realtime: { recoveryMaxEvents: 100 },
 });
@@ -216,6 +218,7 @@ test('every generated request to every REST route is answered with a success or 
   // Loose: thousands of requests must not leave their payloads behind.
   expect(heapAfter - heapBefore).toBeLessThan(32 * 2 ** 20);
   expect(unhandled).toEqual([]);
+  expect(logged.errors).toEqual([]);
 
   // Still serving: health, and a plain send with its answer.
   expect((await app().api().get('/health')).status).toBe(200);

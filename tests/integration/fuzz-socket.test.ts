@@ -1,7 +1,7 @@
 import fc, { type Arbitrary } from 'fast-check';
 import { io as connectClient } from 'socket.io-client';
 import type { Sent } from '../helpers/contract';
-import { ackProblem, envelopeProblem, fuzzSeed, heapAfterGc, shortReport, watchUnhandledRejections } from '../helpers/fuzz-checks';
+import { ackProblem, envelopeProblem, errorRecordingLogger, fuzzSeed, heapAfterGc, shortReport, watchUnhandledRejections } from '../helpers/fuzz-checks';
 import { asParsed, hostileKey, hostileString, hostileToken, hostileValue, objectOf, oversizeString, payloadOf } from '../helpers/fuzz-values';
 import { buildWorld, type FuzzWorld } from '../helpers/fuzz-world';
 import { type ClientSocket, connectAs, disconnectAll, emitAck, nextEvent } from '../helpers/sockets';
@@ -26,7 +26,8 @@ const ACK_TIMEOUT_MS = 5000;
 
 // Generous send limits, so that the fuzzer exercises validation rather than the limiter; a small
 // recovery buffer, so that the heap check sees leaks rather than that buffer filling to its bound.
-const app = useStartedApp({ limits: { sendBurst: 1e9, sendPerSecond: 1e9 }, realtime: { recoveryMaxEvents: 100 } });
+const logged = errorRecordingLogger();
+const app = useStartedApp({ logger: logged.logger, limits: { sendBurst: 1e9, sendPerSecond: 1e9 }, realtime: { recoveryMaxEvents: 100 } });
 const unhandled = watchUnhandledRejections();
 
 let world: FuzzWorld;
@@ -187,6 +188,7 @@ test('every generated event is answered within a bound, with ok or the error env
   // Loose: thousands of events must not leave their payloads behind.
   expect(heapAfter - heapBefore).toBeLessThan(32 * 2 ** 20);
   expect(unhandled).toEqual([]);
+  expect(logged.errors).toEqual([]);
 
   // Still serving: health, and a send on the fuzzed socket that the partner receives.
   expect((await app().api().get('/health')).status).toBe(200);
