@@ -80,6 +80,18 @@ export function ackProblem(ack: unknown): string | undefined {
   return envelopeProblem(error);
 }
 
+/**
+ * The first of `fields` that holds an object or an array in a parsed payload: a scalar field must
+ * never accept one (no ORM operators, no arrays slipping through per-item checks).
+ */
+export function structuredField(payload: unknown, fields: readonly string[]): string | undefined {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
+  return fields.find((field) => {
+    const value = Object.hasOwn(payload, field) ? (payload as Record<string, unknown>)[field] : undefined;
+    return value !== null && typeof value === 'object';
+  });
+}
+
 /** heapUsed after a full collection (gc exposed at run time, so the test command needs no flag). */
 export function heapAfterGc(): number {
   v8.setFlagsFromString('--expose-gc');

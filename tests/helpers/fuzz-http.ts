@@ -101,7 +101,15 @@ export function queryString(fields: Record<string, Arbitrary<unknown>>, hostile:
     const parts = Object.entries(params).map(([n, v]) => `${percentEncode(n)}=${percentEncode(asText(v))}`);
     return parts.length ? `?${parts.join('&')}` : '';
   });
-  return fc.oneof(mutated, composed);
+  // A valid query with one of its fields given twice: an array where a scalar belongs.
+  const repeated = fc
+    .tuple(fc.constantFrom(...bases), fc.constantFrom(...Object.keys(fields)))
+    .chain(([base, name]) => fc.tuple(fc.constant(base), fc.constant(name), fields[name]!, fields[name]!))
+    .map(([base, name, a, b]) => {
+      const parts = Object.entries(base).filter(([n]) => n !== name).map(([n, v]) => `${percentEncode(n)}=${percentEncode(asText(v))}`);
+      return `?${[...parts, `${name}=${percentEncode(asText(a))}`, `${name}=${percentEncode(asText(b))}`].join('&')}`;
+    });
+  return fc.oneof({ weight: 3, arbitrary: mutated }, { weight: 3, arbitrary: composed }, { weight: 1, arbitrary: repeated });
 }
 
 /** Bodies that are not the JSON of any object. */

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import fc, { type Arbitrary } from 'fast-check';
 import { GIF, JPEG, PDF, PNG, RANDOM_BYTES, TEXT, WINDOWS_EXE } from '../helpers/files';
-import { errorRecordingLogger, fuzzSeed, heapAfterGc, restProblem, shortReport, watchUnhandledRejections } from '../helpers/fuzz-checks';
+import { errorRecordingLogger, fuzzSeed, heapAfterGc, restProblem, shortReport, structuredField, watchUnhandledRejections } from '../helpers/fuzz-checks';
 import { closeAgent, type FuzzRequest, type FuzzResponse, jsonBody, multipartBody, pathSegment, queryString, send } from '../helpers/fuzz-http';
 import { hostileString, hostileToken, hostileValue, oversizeString, payloadOf } from '../helpers/fuzz-values';
 import { buildWorld, type FuzzWorld } from '../helpers/fuzz-world';
@@ -32,8 +32,11 @@ const app = useStartedApp({
 const unhandled = watchUnhandledRejections();
 
 let world: FuzzWorld;
+/** The route each request was generated for, by its name. */
+let routeByName: Map<string, Route>;
 beforeAll(async () => {
   world = await buildWorld(app());
+  routeByName = new Map(routes(world).map((route) => [`${route.method} ${route.path}`, route]));
 });
 afterAll(() => closeAgent());
 
@@ -189,8 +192,25 @@ async function check(request: FuzzRequest): Promise<void> {
     if (headBytes(request) > http.maxHeaderSize && isReset(err)) return;
     throw new Error(`${describe(request)}: ${(err as Error).message}`);
   }
-  const problem = request.method === 'OPTIONS' && res.status < 300 ? undefined : restProblem(res.status, res.contentType, res.text);
+  const problem = request.method === 'OPTIONS' && res.status < 300 ? undefined : (restProblem(res.status, res.contentType, res.text) ?? acceptedStructure(request, res.status));
   if (problem) throw new Error(`${describe(request)}: ${problem}`);
+}
+
+/** A success for a request whose scalar field held an array or an object (a repeated query parameter, JSON). */
+function acceptedStructure(request: FuzzRequest, status: number): string | undefined {
+  const route = routeByName.get(request.route);
+  if (!route || status >= 300) return undefined;
+  const params = new URLSearchParams(request.path.split('?')[1] ?? '');
+  const repeated = Object.keys(route.query ?? {}).find((field) => params.getAll(field).length > 1);
+  if (repeated) return `status ${status} for a repeated ${repeated} parameter`;
+  let body: unknown;
+  try {
+    body = request.body && !request.headers['Content-Encoding'] ? JSON.parse(request.body.toString('utf8')) : undefined;
+  } catch {
+    return undefined;
+  }
+  const field = structuredField(body, Object.keys(route.body ?? {}));
+  return field ? `status ${status} with an object or array in ${field}` : undefined;
 }
 
 /** Runs `numRuns` batches of `size` requests, each batch at once (races included). */
