@@ -1,6 +1,6 @@
 // The data the fuzzers play in: the fuzzing user's own things and other users' things, so that
 // generated payloads can name real ids of both.
-import { MAX_BIGINT_ID, MAX_INT_ID } from '../../src/shared/ids';
+import { MAX_BIGINT_ID, MAX_INT_ID, parseId } from '../../src/shared/ids';
 import { createUser, resetData, sendMessage } from './factories';
 import { PNG, TEXT } from './files';
 import { bearer, type TestApp } from './test-app';
@@ -18,6 +18,14 @@ export interface FuzzWorld {
   attachmentIds: number[];
   /** Every id above, plus ids just past them and at the ends of the id ranges. */
   ids: number[];
+  /** What alice may never see: the strangers' conversation, its messages, mallory's file. */
+  strangers: { conversations: Set<number>; messages: Set<number>; attachments: Set<number> };
+}
+
+/** Whether a value a client sent names one of the strangers' things (as a number or a decimal string). */
+export function namesStrangers(things: Set<number>, value: unknown): boolean {
+  const id = parseId(value, MAX_BIGINT_ID);
+  return id !== undefined && things.has(id);
 }
 
 async function upload(t: TestApp, userId: number, bytes: Buffer, name: string): Promise<number> {
@@ -54,5 +62,10 @@ export async function buildWorld(t: TestApp): Promise<FuzzWorld> {
   const attachmentIds = [alicePhoto, aliceUnsent, malloryFile];
   const real = [alice, bob, mallory, admin, ...conversationIds, ...messageIds, ...attachmentIds];
   const ids = [...new Set([...real, Math.max(...real) + 1, MAX_INT_ID, MAX_INT_ID + 1, MAX_BIGINT_ID])];
-  return { alice, bob, mallory, admin, conversationIds, messageIds, attachmentIds, ids };
+  const strangers = {
+    conversations: new Set([sent[3]!.conversation.id]),
+    messages: new Set([sent[3]!.message.id, sent[4]!.message.id]),
+    attachments: new Set([malloryFile]),
+  };
+  return { alice, bob, mallory, admin, conversationIds, messageIds, attachmentIds, ids, strangers };
 }

@@ -4,7 +4,7 @@ import { GIF, JPEG, PDF, PNG, RANDOM_BYTES, TEXT, WINDOWS_EXE } from '../helpers
 import { errorRecordingLogger, fuzzSeed, heapAfterGc, restProblem, shortReport, structuredField, watchUnhandledRejections } from '../helpers/fuzz-checks';
 import { closeAgent, type FuzzRequest, type FuzzResponse, jsonBody, multipartBody, pathSegment, queryString, send } from '../helpers/fuzz-http';
 import { hostileString, hostileToken, hostileValue, oversizeString, payloadOf } from '../helpers/fuzz-values';
-import { buildWorld, type FuzzWorld } from '../helpers/fuzz-world';
+import { buildWorld, type FuzzWorld, namesStrangers } from '../helpers/fuzz-world';
 import { bearer, TEST_JWT_SECRET, tokenFor, useStartedApp } from '../helpers/test-app';
 
 /**
@@ -34,8 +34,11 @@ const unhandled = watchUnhandledRejections();
 let world: FuzzWorld;
 /** The route each request was generated for, by its name. */
 let routeByName: Map<string, Route>;
+/** The fuzzing user's Authorization header (made once: a token's iat changes every second). */
+let asAlice: string;
 beforeAll(async () => {
   world = await buildWorld(app());
+  asAlice = `Bearer ${tokenFor(world.alice)}`;
   routeByName = new Map(routes(world).map((route) => [`${route.method} ${route.path}`, route]));
 });
 afterAll(() => closeAgent());
@@ -104,7 +107,7 @@ function routes(w: FuzzWorld): Route[] {
 
 /** Authorization headers: mostly the fuzzing user (or the admin on admin routes), sometimes anyone or nobody. */
 function authorization(w: FuzzWorld, admin: boolean, hostile: Arbitrary<unknown>): Arbitrary<string> {
-  const user = `Bearer ${tokenFor(w.alice)}`;
+  const user = asAlice;
   const adminToken = `Bearer ${tokenFor(w.admin, { admin: true })}`;
   const others = ['', 'Bearer', 'Bearer ', 'Bearer x.y.z', 'Basic YWxpY2U6c2VjcmV0', `bearer ${tokenFor(w.alice)}`, `Bearer ${tokenFor(w.mallory)}`];
   return fc.oneof(
@@ -192,8 +195,40 @@ async function check(request: FuzzRequest): Promise<void> {
     if (headBytes(request) > http.maxHeaderSize && isReset(err)) return;
     throw new Error(`${describe(request)}: ${(err as Error).message}`);
   }
-  const problem = request.method === 'OPTIONS' && res.status < 300 ? undefined : (restProblem(res.status, res.contentType, res.text) ?? acceptedStructure(request, res.status));
+  const problem =
+    request.method === 'OPTIONS' && res.status < 300
+      ? undefined
+      : (restProblem(res.status, res.contentType, res.text) ?? acceptedStructure(request, res.status) ?? strangersThingServed(request, res.status));
   if (problem) throw new Error(`${describe(request)}: ${problem}`);
+}
+
+/** A success for alice on a path, body or query that names a conversation, message or file of strangers. */
+function strangersThingServed(request: FuzzRequest, status: number): string | undefined {
+  if (status >= 300 || request.headers.Authorization !== asAlice || request.route.includes('/admin/')) return undefined;
+  const { conversations, messages, attachments } = world.strangers;
+  const [path = '', query = ''] = request.path.split('?');
+  const [, , , kind, id] = path.split('/');
+  let segment: string | undefined;
+  try {
+    segment = id === undefined ? undefined : decodeURIComponent(id);
+  } catch {
+    return undefined;
+  }
+  const things = kind === 'conversations' ? conversations : kind === 'messages' ? messages : kind === 'attachments' ? attachments : undefined;
+  if (things && namesStrangers(things, segment)) return `status ${status} for alice on strangers' /${kind}/${segment}`;
+  if (request.route === 'GET /search' && new URLSearchParams(query).getAll('conversationId').some((v) => namesStrangers(conversations, v))) {
+    return `status ${status} for alice searching strangers' conversation`;
+  }
+  let body: Record<string, unknown> | undefined;
+  try {
+    body = request.route === 'POST /send' && request.body ? JSON.parse(request.body.toString('utf8')) : undefined;
+  } catch {
+    return undefined;
+  }
+  if (namesStrangers(conversations, body?.conversationId) || namesStrangers(attachments, body?.attachmentId)) {
+    return `status ${status} for alice sending into strangers' conversation or with their file`;
+  }
+  return undefined;
 }
 
 /** A success for a request whose scalar field held an array or an object (a repeated query parameter, JSON). */

@@ -3,7 +3,7 @@ import { io as connectClient } from 'socket.io-client';
 import type { Sent } from '../helpers/contract';
 import { ackProblem, envelopeProblem, errorRecordingLogger, fuzzSeed, heapAfterGc, shortReport, structuredField, watchUnhandledRejections } from '../helpers/fuzz-checks';
 import { asParsed, hostileKey, hostileString, hostileToken, hostileValue, objectOf, oversizeString, payloadOf } from '../helpers/fuzz-values';
-import { buildWorld, type FuzzWorld } from '../helpers/fuzz-world';
+import { buildWorld, type FuzzWorld, namesStrangers } from '../helpers/fuzz-world';
 import { type ClientSocket, connectAs, disconnectAll, emitAck, nextEvent } from '../helpers/sockets';
 import { TEST_JWT_SECRET, tokenFor, useStartedApp } from '../helpers/test-app';
 
@@ -148,7 +148,7 @@ async function check(c: SocketCase): Promise<void> {
       .catch((err: Error) => {
         throw new Error(`${label}: no ack (${err.message})`);
       });
-    const problem = ackProblem(ack) ?? acceptedStructure(c, ack);
+    const problem = ackProblem(ack) ?? acceptedStructure(c, ack) ?? strangersThingServed(c, ack);
     if (problem) throw new Error(`${label}: ${problem}`);
   } else {
     socket.emit(c.event as string, ...c.args);
@@ -167,6 +167,17 @@ function acceptedStructure(c: SocketCase, ack: unknown): string | undefined {
   const { userIds } = (payload ?? {}) as { userIds?: unknown };
   if (c.event === 'get_online_status' && Array.isArray(userIds) && userIds.some((id) => id !== null && typeof id === 'object')) {
     return 'ok with an object or array among userIds';
+  }
+  return undefined;
+}
+
+/** An ok ack for an event that names a conversation, message or file of strangers (leaving a room is harmless). */
+function strangersThingServed(c: SocketCase, ack: unknown): string | undefined {
+  if ((ack as { ok?: unknown }).ok !== true || c.event === 'leave_conversation') return undefined;
+  const { conversationId, messageId, attachmentId } = (c.args[0] ?? {}) as Record<string, unknown>;
+  const { conversations, messages, attachments } = world.strangers;
+  if (namesStrangers(conversations, conversationId) || namesStrangers(messages, messageId) || namesStrangers(attachments, attachmentId)) {
+    return "ok for alice on strangers' conversation, message or file";
   }
   return undefined;
 }
