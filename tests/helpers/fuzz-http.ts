@@ -81,13 +81,14 @@ export function pathSegment(plausible: Arbitrary<unknown>, hostile: Arbitrary<un
  */
 export function queryString(fields: Record<string, Arbitrary<unknown>>, hostile: Arbitrary<unknown>, bases: object[] = []): Arbitrary<string> {
   const value = (plausible: Arbitrary<unknown>) => fc.oneof({ weight: 2, arbitrary: plausible }, { weight: 3, arbitrary: hostile });
+  const pair = (n: string, v: unknown) => `${percentEncode(n)}=${percentEncode(asText(v))}`;
   const param = (name: Arbitrary<string>, plausible: Arbitrary<unknown>) =>
     fc.oneof(
       { weight: 6, arbitrary: fc.tuple(name, value(plausible)).map(([n, v]) => [`${percentEncode(n)}=${percentEncode(asText(v))}`]) },
       { weight: 1, arbitrary: name.map((n) => [`${percentEncode(n)}=`]) },
       { weight: 1, arbitrary: name.map((n) => [percentEncode(n)]) },
-      { weight: 1, arbitrary: fc.tuple(name, value(plausible), value(plausible)).map(([n, a, b]) => [`${percentEncode(n)}=${percentEncode(asText(a))}`, `${percentEncode(n)}=${percentEncode(asText(b))}`]) },
-      { weight: 1, arbitrary: fc.tuple(name, hostileString(6), value(plausible)).map(([n, k, v]) => [`${percentEncode(n)}[${percentEncode(k)}]=${percentEncode(asText(v))}`]) },
+      { weight: 1, arbitrary: fc.tuple(name, value(plausible), value(plausible)).map(([n, a, b]) => [pair(n, a), pair(n, b)]) },
+      { weight: 1, arbitrary: fc.tuple(name, hostileString(6), value(plausible)).map(([n, k, v]) => [pair(`${n}[${k}]`, v)]) },
     );
   const known = Object.entries(fields).map(([name, plausible]) => fc.option(param(fc.constant(name), plausible), { nil: undefined, freq: 3 }));
   const stray = fc.array(param(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'a[b]', '%', '&'), hostile), { maxLength: 2 });
@@ -114,8 +115,9 @@ export function queryString(fields: Record<string, Arbitrary<unknown>>, hostile:
 
 /** Bodies that are not the JSON of any object. */
 const RAW_BODIES = [
-  '{', '[', '{"a":', 'nul', '\u0000', '"text"', '42', 'true', 'null', '[]', '{"a":1}}', "{'a':1}", '\uFEFF{}', '{"__proto__":{"isAdmin":true,"role":"admin"}}',
-  '{"constructor":{"prototype":{"polluted":1}}}', '{"receiverId":1,"receiverId":"x","receiverId":{}}', '{"content":"\\ud800"}', '{"content":"\\u0000"}',
+  '{', '[', '{"a":', 'nul', '\u0000', '"text"', '42', 'true', 'null', '[]', '{"a":1}}', "{'a':1}", '\uFEFF{}',
+  '{"__proto__":{"isAdmin":true,"role":"admin"}}', '{"constructor":{"prototype":{"polluted":1}}}',
+  '{"receiverId":1,"receiverId":"x","receiverId":{}}', '{"content":"\\ud800"}', '{"content":"\\u0000"}',
   `${'['.repeat(10_000)}${']'.repeat(10_000)}`, `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`,
 ];
 
@@ -168,16 +170,27 @@ export function multipartBody(files: Buffer[], maxBytes: number): Arbitrary<{ bo
     { weight: 1, arbitrary: fc.integer({ min: maxBytes - 16, max: maxBytes + 64 }).map((n) => Buffer.alloc(n, 'a')) },
   );
   const part = fc.record({
-    field: fc.oneof({ weight: 6, arbitrary: fc.constant('file') }, { weight: 1, arbitrary: fc.constantFrom('files', 'file[]', '__proto__', '', 'FILE') }, { weight: 1, arbitrary: hostileString(10) }),
-    filename: fc.option(fc.oneof(fc.constantFrom('a.png', 'notes.txt', '../../etc/passwd', 'x.exe', '.', '..', 'a"b.png', 'a\r\nb.png'), hostileString(300)), { nil: undefined, freq: 6 }),
+    field: fc.oneof(
+      { weight: 6, arbitrary: fc.constant('file') },
+      { weight: 1, arbitrary: fc.constantFrom('files', 'file[]', '__proto__', '', 'FILE') },
+      { weight: 1, arbitrary: hostileString(10) },
+    ),
+    filename: fc.option(
+      fc.oneof(fc.constantFrom('a.png', 'notes.txt', '../../etc/passwd', 'x.exe', '.', '..', 'a"b.png', 'a\r\nb.png'), hostileString(300)),
+      { nil: undefined, freq: 6 },
+    ),
     contentType: fc.option(fc.constantFrom('image/png', 'text/plain', 'application/x-msdownload', 'image/svg+xml', '\u0000'), { nil: undefined }),
     data,
   });
-  const boundary = fc.oneof({ weight: 8, arbitrary: fc.constant('duet-fuzz-boundary') }, { weight: 1, arbitrary: fc.constantFrom('', 'x'.repeat(100), '"quoted"', 'a b') });
+  const boundary = fc.oneof(
+    { weight: 8, arbitrary: fc.constant('duet-fuzz-boundary') },
+    { weight: 1, arbitrary: fc.constantFrom('', 'x'.repeat(100), '"quoted"', 'a b') },
+  );
   const parts = fc.oneof({ weight: 4, arbitrary: part.map((p) => [p]) }, { weight: 1, arbitrary: fc.array(part, { maxLength: 3 }) });
   return fc.tuple(parts, boundary, fc.boolean(), fc.nat(10)).map(([parts, b, close, cut]) => {
     let body = multipartBytes(parts, b || 'duet-fuzz-boundary', close || cut > 2);
     if (cut === 0) body = body.subarray(0, Math.floor(body.length / 2));
-    return { body: body.length ? body : undefined, headers: { 'Content-Type': b === '' ? 'multipart/form-data' : `multipart/form-data; boundary=${b}` } };
+    const type = b === '' ? 'multipart/form-data' : `multipart/form-data; boundary=${b}`;
+    return { body: body.length ? body : undefined, headers: { 'Content-Type': type } };
   });
 }

@@ -53,7 +53,10 @@ const NUMERIC_STRINGS = [
 ];
 
 /** Single characters that break naive code: NUL, lone surrogates, controls, direction and zero-width marks. */
-const NASTY_CHARS = ['\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\u0001', '\u001B', '\u007F', '\u202E', '\u200B', '\uFEFF', '\u3000', '%', '"', "'", '\\', '\r', '\n', '<', '&'];
+const NASTY_CHARS = [
+  '\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\u0001', '\u001B', '\u007F', '\u202E', '\u200B', '\uFEFF', '\u3000',
+  '%', '"', "'", '\\', '\r', '\n', '<', '&',
+];
 
 const unit = fc.oneof(
   { weight: 3, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
@@ -70,15 +73,19 @@ export const oversizeString = (maxLength: number): Arbitrary<string> =>
     .map(([chunk, length]) => chunk.repeat(Math.ceil(length / chunk.length)));
 
 /** Keys that have meaning to JavaScript objects, query builders or ORMs. */
-export const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '$gt', '$where', '$ne', '', 'id', 'userId', 'senderId'];
+export const HOSTILE_KEYS = [
+  '__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '$gt', '$where', '$ne', '', 'id', 'userId', 'senderId',
+];
 export const hostileKey = fc.oneof(fc.constantFrom(...HOSTILE_KEYS), hostileString(12));
 
 /** An array or object nested far deeper than any payload Duet expects. */
-const deepValue = fc.tuple(fc.integer({ min: 20, max: 1000 }), fc.boolean(), fc.constantFrom<unknown>(1, 'x', null, {})).map(([depth, arrays, leaf]) => {
-  let value: unknown = leaf;
-  for (let i = 0; i < depth; i++) value = arrays ? [value] : { a: value };
-  return value;
-});
+const deepValue = fc
+  .tuple(fc.integer({ min: 20, max: 1000 }), fc.boolean(), fc.constantFrom<unknown>(1, 'x', null, {}))
+  .map(([depth, arrays, leaf]) => {
+    let value: unknown = leaf;
+    for (let i = 0; i < depth; i++) value = arrays ? [value] : { a: value };
+    return value;
+  });
 
 export interface HostileOptions {
   /** Ids of real things (users, conversations, messages, attachments), the caller's and others'. */
@@ -152,8 +159,9 @@ export function mutationOf(bases: object[], fieldNames: string[], hostile: Arbit
  * absent, plausible or hostile (plus stray keys), or sometimes no object at all.
  */
 export function payloadOf(fields: Record<string, Arbitrary<unknown>>, hostile: Arbitrary<unknown>, bases: object[] = []): Arbitrary<unknown> {
+  const value = (plausible: Arbitrary<unknown>) => fc.oneof({ weight: 2, arbitrary: plausible }, { weight: 3, arbitrary: hostile });
   const known = Object.entries(fields).map(([name, plausible]) =>
-    fc.option(fc.oneof({ weight: 2, arbitrary: plausible }, { weight: 3, arbitrary: hostile }), { nil: undefined, freq: 4 }).map((v) => [name, v] as const),
+    fc.option(value(plausible), { nil: undefined, freq: 4 }).map((v) => [name, v] as const),
   );
   const object = fc.tuple(objectOf(hostileKey, hostile, 2), fc.tuple(...known)).map(([stray, entries]) => {
     const out: Record<string, unknown> = {};
@@ -178,7 +186,8 @@ export function signJwt(header: unknown, claims: unknown, secret: string): strin
  */
 export function hostileToken(secret: string, userIds: number[], hostile: Arbitrary<unknown>): Arbitrary<string> {
   const now = Math.floor(Date.now() / 1000);
-  const claim = (plausible: Arbitrary<unknown>) => fc.option(fc.oneof({ weight: 2, arbitrary: plausible }, { weight: 1, arbitrary: hostile }), { nil: undefined, freq: 4 });
+  const claim = (plausible: Arbitrary<unknown>) =>
+    fc.option(fc.oneof({ weight: 2, arbitrary: plausible }, { weight: 1, arbitrary: hostile }), { nil: undefined, freq: 4 });
   const claims = fc
     .record({
       sub: claim(fc.oneof(fc.constantFrom(...userIds), fc.constantFrom(...userIds).map(String))),

@@ -1,8 +1,18 @@
 import fc, { type Arbitrary } from 'fast-check';
 import { io as connectClient } from 'socket.io-client';
 import type { Sent } from '../helpers/contract';
-import { ackProblem, envelopeProblem, errorRecordingLogger, fuzzSeed, heapAfterGc, shortReport, structuredField, watchUnhandledRejections } from '../helpers/fuzz-checks';
-import { asParsed, hostileKey, hostileString, hostileToken, hostileValue, objectOf, oversizeString, payloadOf } from '../helpers/fuzz-values';
+import {
+  ackProblem,
+  envelopeProblem,
+  errorRecordingLogger,
+  fuzzSeed,
+  heapAfterGc,
+  shortReport,
+  structuredField,
+  watchUnhandledRejections,
+} from '../helpers/fuzz-checks';
+import { events, type SocketCase, socketCases } from '../helpers/fuzz-events';
+import { asParsed, hostileKey, hostileToken, hostileValue, objectOf } from '../helpers/fuzz-values';
 import { buildWorld, type FuzzWorld, namesStrangers } from '../helpers/fuzz-world';
 import { type ClientSocket, connectAs, disconnectAll, emitAck, nextEvent } from '../helpers/sockets';
 import { TEST_JWT_SECRET, tokenFor, useStartedApp } from '../helpers/test-app';
@@ -27,7 +37,11 @@ const ACK_TIMEOUT_MS = 5000;
 // Generous send limits, so that the fuzzer exercises validation rather than the limiter; a small
 // recovery buffer, so that the heap check sees leaks rather than that buffer filling to its bound.
 const logged = errorRecordingLogger();
-const app = useStartedApp({ logger: logged.logger, limits: { sendBurst: 1e9, sendPerSecond: 1e9 }, realtime: { recoveryMaxEvents: 100 } });
+const app = useStartedApp({
+  logger: logged.logger,
+  limits: { sendBurst: 1e9, sendPerSecond: 1e9 },
+  realtime: { recoveryMaxEvents: 100 },
+});
 const unhandled = watchUnhandledRejections();
 
 let world: FuzzWorld;
@@ -51,90 +65,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => disconnectAll());
-
-interface EventSpec {
-  event: string;
-  fields: Record<string, Arbitrary<unknown>>;
-  /** Valid payloads, which the fuzzer mutates. */
-  valid: object[];
-}
-
-/** Every client → server event of src/realtime/events.ts, with plausible values for each field. */
-function events(w: FuzzWorld): EventSpec[] {
-  const id = fc.constantFrom(...w.ids);
-  const [own, strangers] = w.conversationIds as [number, number];
-  const [unsent] = w.attachmentIds.slice(1);
-  const conversationRef = (event: string): EventSpec => ({
-    event,
-    fields: { conversationId: id },
-    valid: [{ conversationId: own }, { conversationId: strangers }],
-  });
-  const receipt = { conversationId: id, upToMessageId: id };
-  return [
-    conversationRef('join_conversation'),
-    conversationRef('leave_conversation'),
-    conversationRef('typing'),
-    conversationRef('stop_typing'),
-    {
-      event: 'send_message',
-      fields: {
-        receiverId: id,
-        conversationId: id,
-        content: fc.oneof(fc.constantFrom('hi', '', '   ', 'bonjour 👋'), hostileString(), oversizeString(8000)),
-        clientMessageId: fc.oneof(fc.constant('bob-1'), hostileString(8)),
-        attachmentId: id,
-      },
-      valid: [
-        { receiverId: w.bob, content: 'hi' },
-        { conversationId: own, content: 'hi', clientMessageId: 'c-1' },
-        { receiverId: w.bob, content: '', attachmentId: unsent },
-        { receiverId: w.mallory, content: 'hello stranger' },
-      ],
-    },
-    { event: 'mark_as_read', fields: receipt, valid: [{ conversationId: own }, { conversationId: own, upToMessageId: w.messageIds[1]! }] },
-    { event: 'message_delivered', fields: receipt, valid: [{ conversationId: own, upToMessageId: w.messageIds[1]! }] },
-    { event: 'delete_message', fields: { messageId: id }, valid: w.messageIds.map((messageId) => ({ messageId })) },
-    {
-      event: 'get_online_status',
-      fields: { userIds: fc.array(id, { maxLength: 120 }) },
-      valid: [{ userIds: [w.bob, w.mallory] }, { userIds: Array.from({ length: 100 }, (_, i) => i + 1) }],
-    },
-  ];
-}
-
-interface SocketCase {
-  event: string | number;
-  args: unknown[];
-  ack: boolean;
-}
-
-/** Names socket.io-client itself refuses to emit. */
-const CLIENT_RESERVED = ['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'];
-
-/** A payload sent as one argument (the contract), none, or with extra arguments; with an ack or without. */
-function casesFor(spec: EventSpec, hostile: Arbitrary<unknown>): Arbitrary<SocketCase> {
-  const payload = payloadOf(spec.fields, hostile, spec.valid).map(asParsed);
-  const extras = fc.array(hostile.map(asParsed), { minLength: 1, maxLength: 3 });
-  return fc.oneof(
-    { weight: 10, arbitrary: fc.tuple(payload, fc.nat(3)).map(([p, n]) => ({ event: spec.event, args: [p], ack: n > 0 })) },
-    { weight: 1, arbitrary: fc.boolean().map((ack) => ({ event: spec.event, args: [], ack })) },
-    { weight: 2, arbitrary: fc.tuple(payload, extras, fc.boolean()).map(([p, more, ack]) => ({ event: spec.event, args: [p, ...more], ack })) },
-  );
-}
-
-/** Events no handler has: typos, prototype names, numbers, nasty strings. */
-function unknownCases(hostile: Arbitrary<unknown>): Arbitrary<SocketCase> {
-  const name = fc
-    .oneof(
-      fc.constantFrom('constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'error', 'SEND_MESSAGE', 'send_message ', 'typing\u0000', ''),
-      hostileString(20),
-      fc.integer(),
-    )
-    .filter((n) => typeof n === 'number' || !CLIENT_RESERVED.includes(n));
-  return fc.tuple(name, fc.array(hostile.map(asParsed), { maxLength: 3 }), fc.boolean()).map(([event, args, ack]) => ({ event, args, ack }));
-}
-
-const packetBytes = (c: SocketCase) => Buffer.byteLength(JSON.stringify([c.event, ...c.args]) ?? '');
 
 let sent = 0;
 
@@ -195,10 +125,7 @@ async function fuzz(cases: Arbitrary<SocketCase>, numRuns: number, size: number,
 
 test('every generated event is answered within a bound, with ok or the error envelope, never INTERNAL', async () => {
   const seed = fuzzSeed('Socket fuzzer');
-  const hostile = hostileValue({ ids: world.ids, oversize: 8000, binary: true });
-  const all = fc
-    .oneof(...events(world).map((spec) => casesFor(spec, hostile)), unknownCases(hostile))
-    .filter((c) => packetBytes(c) < MAX_PACKET_BYTES);
+  const all = socketCases(world, MAX_PACKET_BYTES);
 
   await fuzz(all, WARM_UP, 1, seed);
   const heapBefore = heapAfterGc();
@@ -208,9 +135,8 @@ test('every generated event is answered within a bound, with ok or the error env
   const heapAfter = heapAfterGc();
 
   expect(sent).toBeGreaterThanOrEqual(WARM_UP + BATCHES * BATCH);
-  console.info(
-    `Socket fuzzer: ${sent} events, ${errorEvents} error events; heapUsed after GC ${(heapBefore / 2 ** 20).toFixed(1)} → ${(heapAfter / 2 ** 20).toFixed(1)} MiB`,
-  );
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+  console.info(`Socket fuzzer: ${sent} events, ${errorEvents} error events; heapUsed after GC ${mib(heapBefore)} → ${mib(heapAfter)} MiB`);
   expect(errorEventProblems).toEqual([]);
   // Loose: thousands of events must not leave their payloads behind.
   expect(heapAfter - heapBefore).toBeLessThan(32 * 2 ** 20);
@@ -227,9 +153,18 @@ test('every generated event is answered within a bound, with ok or the error env
 /** Handshakes per run: each opens a real connection. */
 const HANDSHAKES = 400;
 
+type HandshakeOutcome = { connected: true } | { error: Error & { data?: { code?: unknown } } };
+
 /** The outcome of one handshake: connected, or refused with the middleware's error data. */
-function handshake(auth: object, headers: Record<string, string>): Promise<{ connected: true } | { error: Error & { data?: { code?: unknown } } }> {
-  const client = connectClient(app().baseUrl, { auth, extraHeaders: headers, transports: ['websocket'], reconnection: false, forceNew: true, timeout: ACK_TIMEOUT_MS });
+function handshake(auth: object, headers: Record<string, string>): Promise<HandshakeOutcome> {
+  const client = connectClient(app().baseUrl, {
+    auth,
+    extraHeaders: headers,
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    timeout: ACK_TIMEOUT_MS,
+  });
   return new Promise((resolve) => {
     client.once('connect', () => {
       client.disconnect();
@@ -245,8 +180,9 @@ function handshake(auth: object, headers: Record<string, string>): Promise<{ con
 test('every generated handshake connects or is refused with a known code, never INTERNAL', async () => {
   const seed = fuzzSeed('Handshake fuzzer');
   const hostile = hostileValue({ ids: world.ids, oversize: 2000 });
+  const valid = tokenFor(world.alice);
   const token = fc.oneof(
-    { weight: 1, arbitrary: fc.constant(tokenFor(world.alice)) },
+    { weight: 1, arbitrary: fc.constant(valid) },
     { weight: 4, arbitrary: hostileToken(TEST_JWT_SECRET, [world.alice, world.admin, world.ids.at(-1)!], hostile) },
     { weight: 2, arbitrary: hostile.map(asParsed) },
   );
@@ -257,7 +193,9 @@ test('every generated handshake connects or is refused with a known code, never 
   // Only what an HTTP client can put in a header (Node's own client refuses the rest before sending),
   // within Node's header limit (past it the upgrade is refused before Socket.IO: fuzz-rest covers that).
   const headers = fc.option(
-    token.filter((t): t is string => typeof t === 'string' && t.length < 8000 && /^[\x20-\x7e]*$/.test(t)).map((t) => ({ authorization: `Bearer ${t}` })),
+    token
+      .filter((t): t is string => typeof t === 'string' && t.length < 8000 && /^[\x20-\x7e]*$/.test(t))
+      .map((t) => ({ authorization: `Bearer ${t}` })),
     { nil: {} },
   );
   let tried = 0;
@@ -266,6 +204,7 @@ test('every generated handshake connects or is refused with a known code, never 
       tried++;
       const outcome = await handshake(a, h);
       if ('connected' in outcome) return;
+      if ((a as { token?: unknown }).token === valid) throw new Error(`handshake with a valid token refused: ${outcome.error.message}`);
       const { code } = outcome.error.data ?? {};
       const problem = envelopeProblem({ code, message: outcome.error.message });
       if (problem) throw new Error(`handshake ${JSON.stringify(a).slice(0, 300)}: refused with ${outcome.error.message} (${problem})`);
