@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Express } from 'express';
+import { answerClientError } from './client-error';
 
 /**
  * An HTTP server for an Express app whose request and response objects are born with the app's
@@ -7,7 +8,8 @@ import type { Express } from 'express';
  * Object.setPrototypeOf; on objects Node has already built, that left each request's garbage alive
  * through a young-generation collection, so collections came three times as often and took four
  * times as long (docs/performance.md). Born with the right prototype, Express's call changes
- * nothing. Hosts that embed Duet can build their server with this as well.
+ * nothing. Hosts that embed Duet can build their server with this as well. Requests Node's parser
+ * refuses are answered in the contract's error envelope too (client-error.ts).
  */
 export function createExpressServer(app: Express): http.Server {
   class Request extends http.IncomingMessage {}
@@ -18,5 +20,7 @@ export function createExpressServer(app: Express): http.Server {
   Object.setPrototypeOf(Response.prototype, app.response);
   app.request = Request.prototype as typeof app.request;
   app.response = Response.prototype as typeof app.response;
-  return http.createServer({ IncomingMessage: Request, ServerResponse: Response }, app);
+  const server = http.createServer({ IncomingMessage: Request, ServerResponse: Response }, app);
+  server.on('clientError', answerClientError);
+  return server;
 }

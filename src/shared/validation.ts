@@ -162,6 +162,24 @@ export function limitField(fallback: number, max: number): ParamSchema {
   );
 }
 
+/** One word of a fixed set, `fallback` when absent. A repeated query parameter (an array) is refused. */
+export function choiceField(choices: readonly string[], fallback: string): ParamSchema {
+  const message = `must be ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
+  const valid = (value: unknown) => typeof value === 'string' && choices.includes(value);
+  return withPlainRule(
+    // `custom`, not `isIn`: express-validator runs its standard validators on each item of an array.
+    { default: { options: fallback }, custom: { options: valid }, errorMessage: message },
+    {
+      optional: false,
+      parse: (value) => {
+        // express-validator's `default` stands in for these four.
+        if (value === undefined || value === null || value === '' || Number.isNaN(value)) value = fallback;
+        return valid(value) ? value : new Invalid(message);
+      },
+    },
+  );
+}
+
 /** A string field; `maxLength` guards against huge values where the business rule has no limit of its own. */
 export function stringField(options: { optional?: boolean; minLength?: number; maxLength?: number } = {}): ParamSchema {
   const { minLength = 0, maxLength } = options;

@@ -392,6 +392,16 @@ describe('GET /admin/messages', () => {
     // Well-formed values pass.
     expect((await adminList(asAdmin, { since: '2026-01-01T00:00:00Z', until: '2026-01-02T00:00:00.000+01:00' })).status).toBe(200);
   });
+
+  test('a repeated deleted parameter (an array) is VALIDATION_FAILED, and a bad time names its field once', async () => {
+    const { asAdmin } = await castWithAdmin();
+    for (const query of ['deleted=only&deleted=exclude', 'deleted=only&deleted=only']) {
+      const res = await app().api().get(`/api/chat/admin/messages?${query}`).set(asAdmin);
+      expect({ query, status: res.status, code: res.body.error?.code }).toEqual({ query, status: 400, code: 'VALIDATION_FAILED' });
+    }
+    const res = await adminList(asAdmin, { since: 'yesterday' });
+    expect(res.body.error.message).toBe('since must be an ISO-8601 time');
+  });
 });
 
 describe('POST /admin/messages/:id/restore', () => {

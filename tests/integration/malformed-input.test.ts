@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import zlib from 'node:zlib';
 import jwt from 'jsonwebtoken';
 import type { Response } from 'supertest';
@@ -273,6 +274,60 @@ describe('malformed ids in paths', () => {
     const { alice } = await createCast(app().chat.sequelize);
     expectError(await app().api().get('/api/chat/conversations/%E0%A4%A').set(bearer(alice)), 400, 'VALIDATION_FAILED');
     expectError(await app().api().delete('/api/chat/messages/%zz').set(bearer(alice)), 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe("requests Node's HTTP parser refuses", () => {
+  /** Writes raw bytes on a fresh connection and resolves with everything the server sends back. */
+  function rawExchange(bytes: string): Promise<string> {
+    const { hostname, port } = new URL(app().baseUrl);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname, () => socket.end(bytes));
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.setTimeout(5000, () => socket.destroy(new Error('no answer within 5 s')));
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+  }
+
+  test('a URL or a header past the header limit is PAYLOAD_TOO_LARGE with the envelope, and the server keeps serving', async () => {
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    expectError(await app().api().get(`/api/chat/conversations?cursor=${'x'.repeat(20_000)}`).set(bearer(alice)), 413, 'PAYLOAD_TOO_LARGE');
+    expectError(await app().api().get('/api/chat/conversations').set(bearer(alice)).set('X-Padding', 'x'.repeat(20_000)), 413, 'PAYLOAD_TOO_LARGE');
+    expect((await sendMessage(app(), alice, bob, 'still served')).message.content).toBe('still served');
+  });
+
+  test('an over-long URL after a first request on a kept-alive connection is answered too', async () => {
+    const { alice } = await createCast(app().chat.sequelize);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<{ status: number; reused: boolean; body: string }>((resolve, reject) => {
+        const req = http.get(`${app().baseUrl}${path}`, { agent, headers: bearer(alice) }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket, body }));
+        });
+        req.on('error', reject);
+      });
+    try {
+      expect(await get('/api/chat/unread-count')).toMatchObject({ status: 200, reused: false });
+      const second = await get(`/api/chat/conversations?cursor=${'x'.repeat(20_000)}`);
+      expect({ status: second.status, reused: second.reused }).toEqual({ status: 413, reused: true });
+      expect(JSON.parse(second.body)).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) } });
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test('bytes that are not HTTP are VALIDATION_FAILED with the envelope', async () => {
+    const answer = await rawExchange('HELLO /api/chat/send HTTP/1.1\r\nHost: x\r\n\r\n');
+    const [head, body] = answer.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(head).toMatch(/\r\nContent-Type: application\/json/);
+    expect(JSON.parse(body!)).toEqual({ error: { code: 'VALIDATION_FAILED', message: 'The request is not valid HTTP' } });
   });
 });
 

@@ -19,7 +19,7 @@ import {
 } from '../../src/messages/message.validators';
 import { onlineStatusSchema } from '../../src/presence/presence.validators';
 import { AppError } from '../../src/shared/errors';
-import { compiledFor, type InputLocation, validateFields, validateInput, validatePayload } from '../../src/shared/validation';
+import { choiceField, compiledFor, type InputLocation, validateFields, validateInput, validatePayload } from '../../src/shared/validation';
 
 /** What a validation came to: the sanitised input, or the error a client would see. */
 async function outcome(run: () => unknown): Promise<unknown> {
@@ -37,6 +37,7 @@ const long = (n: number) => 'x'.repeat(n);
 const VALUES: unknown[] = [
   undefined, null, 1, 42, '42', 2_147_483_647, 2_147_483_648, Number.MAX_SAFE_INTEGER, 0, -3, 1.5, '1.5', '007', '', ' 5',
   'hello', 'nul\u0000', 'cut \ud83d', '\udc00', 'pair \ud83d\ude00', long(100), long(101), long(600), true, false, [], [1], {}, { id: 1 }, NaN, Infinity,
+  'only', ['only', 'exclude'], ['only'],
 ];
 
 /**
@@ -61,6 +62,7 @@ describe('compiled input checks', () => {
     ['message id', messageIdParams, 'params'],
     ['attachment id', attachmentIdParams, 'params'],
     ['admin message id', adminMessageParams, 'params'],
+    ['a choice of words', { deleted: choiceField(['only', 'include', 'exclude'], 'include') }, 'query'],
   ];
 
   test.each(compiledSchemas)('%s compiles to plain checks', (_name, schema) => {
