@@ -31,8 +31,6 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export type ChatOverrides = Partial<ChatOptions>;
-
 /** A full Duet over the test database, listening on port 0. */
 export async function startTestApp(overrides: Partial<ChatOptions> = {}): Promise<TestApp> {
   const chat = await createChat({
@@ -106,3 +104,23 @@ export function tokenFor(userId: number, options: { admin?: boolean; secret?: st
 export const bearer = (userId: number, options?: Parameters<typeof tokenFor>[1]) => ({
   Authorization: `Bearer ${tokenFor(userId, options)}`,
 });
+
+/**
+ * A new app for every test, on emptied tables: for tests of state the app keeps in memory, such as
+ * fair-use buckets, which would otherwise carry over (user ids restart with every reset).
+ */
+export function useAppPerTest(overrides: Partial<ChatOptions> = {}): () => TestApp {
+  let current: TestApp | undefined;
+  beforeEach(async () => {
+    current = await startTestApp(overrides);
+    await resetData(current.chat.sequelize);
+  });
+  afterEach(async () => {
+    disconnectAll();
+    await current?.close();
+  });
+  return () => {
+    if (!current) throw new Error('the test app is not started yet (call the getter inside a hook or test)');
+    return current;
+  };
+}

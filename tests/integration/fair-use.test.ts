@@ -2,9 +2,7 @@ import type { ErrorBody } from '../../src/shared/errors';
 import type { RateClass } from '../../src/limits/rate-classes';
 import { createCast, createUser, sendMessage } from '../helpers/factories';
 import { connectAs, emitAck } from '../helpers/sockets';
-import { resetData } from '../helpers/factories';
-import { disconnectAll } from '../helpers/sockets';
-import { bearer, type ChatOverrides, startTestApp, type TestApp } from '../helpers/test-app';
+import { bearer, type TestApp, useAppPerTest } from '../helpers/test-app';
 
 /**
  * API.md "Fair use" and its clarifications: which door takes which class, all-or-none charges,
@@ -12,27 +10,13 @@ import { bearer, type ChatOverrides, startTestApp, type TestApp } from '../helpe
  */
 type Ack = { ok: boolean; error?: ErrorBody };
 
-/** A new app per test: buckets live in the app, and ids restart with every reset of the tables. */
-function useTestApp(overrides: ChatOverrides): () => TestApp {
-  let current: TestApp | undefined;
-  beforeEach(async () => {
-    current = await startTestApp(overrides);
-    await resetData(current.chat.sequelize);
-  });
-  afterEach(async () => {
-    disconnectAll();
-    await current?.close();
-  });
-  return () => current!;
-}
-
 /** Every class with a burst of 2 and a refill slow enough not to matter within a test. */
 const TWO_EACH = Object.fromEntries(
   (['send', 'conversation', 'receipt', 'typing', 'read', 'upload'] as RateClass[]).map((c) => [c, { burst: 2, perSecond: 0.01 }]),
 );
 
 describe('fair use: one bucket per user and class, shared by REST and the socket', () => {
-  const app = useTestApp({ limits: { rates: TWO_EACH, exemptUserIds: [] } });
+  const app = useAppPerTest({ limits: { rates: TWO_EACH, exemptUserIds: [] } });
   let cast: { alice: number; bob: number; stranger: number };
   let conversationId: number;
 
@@ -144,7 +128,7 @@ describe('fair use: one bucket per user and class, shared by REST and the socket
 });
 
 describe('fair use: exempt users', () => {
-  const app = useTestApp({ limits: { rates: TWO_EACH, exemptUserIds: [1] } });
+  const app = useAppPerTest({ limits: { rates: TWO_EACH, exemptUserIds: [1] } });
 
   test('a user in RATE_LIMIT_EXEMPT_USERS is never refused, others are', async () => {
     const { alice, bob } = await createCast(app().chat.sequelize);
@@ -160,7 +144,7 @@ describe('fair use: exempt users', () => {
 });
 
 describe('SOCKET_MAX_PENDING', () => {
-  const app = useTestApp({ limits: { socketMaxPending: 3, rates: { read: { burst: 1000, perSecond: 1000 } } } });
+  const app = useAppPerTest({ limits: { socketMaxPending: 3, rates: { read: { burst: 1000, perSecond: 1000 } } } });
 
   test('events past the pending limit are refused at once with retryAfterMs 0; the socket serves again once acks are out', async () => {
     const { alice, bob } = await createCast(app().chat.sequelize);

@@ -3,7 +3,7 @@ import { poolStats } from '../../src/db/sequelize';
 import type { ErrorBody } from '../../src/shared/errors';
 import { createCast, createUser, sendMessage } from '../helpers/factories';
 import { type ClientSocket, connectAs, emitAck } from '../helpers/sockets';
-import { bearer, tokenFor, useTestApp } from '../helpers/test-app';
+import { bearer, tokenFor, useAppPerTest } from '../helpers/test-app';
 
 /**
  * API.md "Fair use", its promise: one user sending any mix of events and requests as fast as the
@@ -27,7 +27,8 @@ interface FloodOutcome {
 }
 
 describe('a flooding user does not hurt another user', () => {
-  const app = useTestApp();
+  // A new app per test: each flood starts from full buckets, the victim's included.
+  const app = useAppPerTest();
   let alice: number;
   let bob: number;
   let mallory: number;
