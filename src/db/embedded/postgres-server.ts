@@ -29,7 +29,8 @@ export async function initialiseCluster(spec: ClusterSpec, password: string): Pr
     fs.chownSync(passwordFile, spec.account.uid, spec.account.gid);
   }
   try {
-    const args = [`--pgdata=${spec.dir}`, `--username=${SUPERUSER}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', `--locale=${bestLocale()}`];
+    // English server messages whatever the locale: PASSWORD_REFUSED reads them.
+    const args = [`--pgdata=${spec.dir}`, `--username=${SUPERUSER}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', `--locale=${bestLocale()}`, '--lc-messages=C'];
     const { code, output } = await runToEnd(spawnAs(spec, spec.binaries.initdb, args));
     if (code !== 0) throw new EmbeddedPostgresError(`initdb exited with code ${code}`, [], output);
   } finally {
@@ -93,7 +94,6 @@ function spawnAs(spec: ClusterSpec, program: string, args: string[]): ChildProce
     ...(spec.account ?? {}),
     detached: process.platform !== 'win32',
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LC_MESSAGES: 'C' },
   });
 }
 
