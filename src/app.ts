@@ -4,10 +4,10 @@ import { PROJECT_ROOT } from './shared/project-root';
 import type { Chat } from './chat';
 import { errorHandler, notFoundHandler } from './http/error-handler';
 import { pageSecurityHeaders } from './http/security-headers';
+import { readinessHttpStatus } from './ops/readiness';
 
 /** The demo client's files (public/), by route: the page, its script and its style, nothing inline. */
 const DEMO_FILES = { '/demo': 'demo.html', '/demo.js': 'demo.js', '/demo.css': 'demo.css' };
-import { readinessHttpStatus } from './ops/readiness';
 
 /** The standalone server's Express app: operations endpoints plus Duet's router. No listen here. */
 export function createApp(chat: Chat): Express {

@@ -52,6 +52,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 /** Longer than any upload lasts (Node's server gives a request 5 minutes by default). */
 const STALE_SPOOL_MS = 60 * 60 * 1000;
+/** How much longer than the database timeout a call may wait for its user's lane. */
+const LANE_WAIT_MARGIN_MS = 1000;
 /** /ready reuses a probe's answer this long: a probe per load-balancer call, not per request burst. */
 const READINESS_REUSE_MS = 1000;
 
@@ -238,7 +240,9 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     rates: limits.rates,
     exemptUserIds: new Set(limits.exemptUserIds),
     userConcurrency: 1,
-    laneWaitMs: databaseTimeoutMs,
+    // Longer than the operation ahead can take when the database hangs, so that queued calls are
+    // answered UNAVAILABLE with it, not RATE_LIMITED just before (src/limits/user-lanes.ts).
+    laneWaitMs: databaseTimeoutMs + LANE_WAIT_MARGIN_MS,
   });
   const router = createChatRouter({
     verifier,
@@ -265,8 +269,8 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       if (realtime) throw new Error('createChat: attach() was already called');
       realtime = createRealtime(
         server,
-        { sql, verifier, fairUse, conversations, messages, users: userDirectory, userCacheMs, logger, originPolicy },
-        { ...DEFAULT_REALTIME_OPTIONS, socketMaxPending: limits.socketMaxPending, ...options.realtime },
+        { sql, verifier, fairUse, socketMaxPending: limits.socketMaxPending, conversations, messages, users: userDirectory, userCacheMs, logger, originPolicy },
+        { ...DEFAULT_REALTIME_OPTIONS, ...options.realtime },
       );
       target = realtime.notifier;
       return realtime;

@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import { principalOf } from '../http/auth.middleware';
+import type { InLane } from '../limits/fair-use';
 import { inputOf } from '../http/validate.middleware';
 import type { AttachmentService } from './attachment.service';
 import { discardSpooled } from './upload-spool';
@@ -12,7 +13,7 @@ function contentDisposition(kind: 'inline' | 'attachment', name: string): string
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
-export function attachmentController(service: AttachmentService) {
+export function attachmentController(service: AttachmentService, inLane: InLane) {
   return {
     async upload(_req: Request, res: Response) {
       const { file, claim } = uploadOf(res);
@@ -23,7 +24,9 @@ export function attachmentController(service: AttachmentService) {
 
     async download(_req: Request, res: Response) {
       const { id } = inputOf<{ id: number }>(res);
-      const { attachment, stream } = await service.download(principalOf(res), id);
+      const principal = principalOf(res);
+      // Only the lookup holds the lane; the bytes go out after it, however slow the client.
+      const { attachment, stream } = await inLane(principal, () => service.download(principal, id));
       const image = attachment.mimeType.startsWith('image/');
       res.set({
         'Content-Type': attachment.mimeType === 'text/plain' ? 'text/plain; charset=utf-8' : attachment.mimeType,

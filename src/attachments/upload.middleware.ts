@@ -1,7 +1,10 @@
 import type { RequestHandler, Response } from 'express';
 import multer from 'multer';
 import { principalOf } from '../http/auth.middleware';
+import type { InLane } from '../limits/fair-use';
+import { errorLog } from '../shared/error-log';
 import { AppError, validationFailed } from '../shared/errors';
+import type { Logger } from '../shared/logger';
 import type { AttachmentService, UploadedFile } from './attachment.service';
 import { discardSpooled, SpoolEngine } from './upload-spool';
 import type { UploadClaim } from './upload-reservations';
@@ -22,7 +25,8 @@ export interface UploadOptions {
   spoolDirectory: string;
   attachments: AttachmentService;
   /** Runs the quota lookup in the user's fair-use lane (docs/api.md, "Fair use"). */
-  inUserLane: <T>(userId: number, work: () => Promise<T>) => Promise<T>;
+  inLane: InLane;
+  logger: Logger;
 }
 
 interface Upload {
@@ -53,11 +57,11 @@ export function uploadMiddleware(options: UploadOptions): RequestHandler {
     let claim: UploadClaim | undefined;
     res.once('close', () => {
       claim?.release();
-      void discardSpooled(req.file?.path);
+      discardSpooled(req.file?.path).catch((err: unknown) => errorLog(options.logger).error('temporary upload not removed', err));
     });
     const expected = Math.max(0, Math.min(announced - ENVELOPE_ALLOWANCE, maxBytes));
-    const { userId } = principalOf(res);
-    claim = await options.inUserLane(userId, () => options.attachments.reserveUpload(userId, expected)).catch((err: unknown) => {
+    const principal = principalOf(res);
+    claim = await options.inLane(principal, () => options.attachments.reserveUpload(principal.userId, expected)).catch((err: unknown) => {
       throw closing(res, err);
     });
     // The client went away while the quota was checked: its 'close' came before there was a claim.

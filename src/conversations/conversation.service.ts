@@ -50,11 +50,17 @@ export class ConversationService {
     return id;
   }
 
+  /** true when this process knows the pair has a conversation (no database work). */
+  knownPair(a: number, b: number): boolean {
+    const [p1, p2] = orderedPair(a, b);
+    return this.pairIds.has(`${p1}:${p2}`);
+  }
+
   /** Whether the two users have a conversation (the fair-use class of a first contact depends on it). */
   async pairExists(a: number, b: number): Promise<boolean> {
     const [p1, p2] = orderedPair(a, b);
     const key = `${p1}:${p2}`;
-    if (this.pairIds.has(key)) return true;
+    if (this.knownPair(a, b)) return true;
     const id = await this.deps.conversations.idForPair(p1, p2);
     if (id === undefined) return false;
     this.pairIds.set(key, id);

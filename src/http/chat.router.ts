@@ -20,7 +20,7 @@ import type { AdminService } from '../admin/admin.service';
 import { adminMessageParams, adminMessagesQuery, auditLogQuery, reasonBody } from '../admin/admin.validators';
 import { adminGate, authenticate } from './auth.middleware';
 import { errorHandler, notFoundHandler } from './error-handler';
-import { jsonBody } from './json-body.middleware';
+import { bodyParsed, jsonBody } from './json-body.middleware';
 import { validate } from './validate.middleware';
 import { accessLog, requestContextMiddleware } from './request-context.middleware';
 import type { ChatMetrics } from '../ops/metrics';
@@ -51,14 +51,15 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   const conversations = conversationController(deps.conversations);
   const messages = messageController(deps.messages);
   const admin = adminController(deps.admin);
-  const attachments = attachmentController(deps.attachments);
+  const attachments = attachmentController(deps.attachments, (principal, work) => deps.fairUse.inLane(principal, work));
   const receiveUpload = uploadMiddleware({
     maxBytes: deps.maxUploadBytes,
     spoolDirectory: deps.uploadSpoolDirectory,
     attachments: deps.attachments,
-    inUserLane: (userId, work) => deps.fairUse.lanes.run(userId, work),
+    inLane: (principal, work) => deps.fairUse.inLane(principal, work),
+    logger: deps.logger,
   });
-  const requireAdmin = adminGate(deps.admin);
+  const requireAdmin = [adminGate(deps.admin), bodyParsed];
   const router = Router();
   // Each user route's fair-use class (API.md, "Fair use"); admin routes are not limited.
   const { limit, admit, lane } = fairUseMiddleware(deps.fairUse);
@@ -80,7 +81,8 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   router.get('/search', limit('read'), validate({ query: searchQuery }), messages.search);
   // The lane is taken once the file is in: a slow upload must not hold up the user's messages.
   router.post('/attachments', admit('upload'), receiveUpload, lane, attachments.upload);
-  router.get('/attachments/:id', limit('read'), validate({ params: attachmentIdParams }), attachments.download);
+  // The lane only for the lookup (in the controller): a slow download must not hold it either.
+  router.get('/attachments/:id', admit('read'), validate({ params: attachmentIdParams }), attachments.download);
 
   router.get('/admin/messages', requireAdmin, validate({ query: adminMessagesQuery }), admin.listMessages);
   router.post('/admin/messages/:id/restore', requireAdmin, validate({ params: adminMessageParams, body: reasonBody }), admin.restore);

@@ -3,7 +3,8 @@ import { AppError } from '../shared/errors';
 
 /**
  * JSON bodies only, up to a size limit. A body in another format is refused with 415 rather than
- * silently read as empty.
+ * silently read as empty. A failure is kept, not thrown: `bodyParsed` throws it once the call has
+ * taken its fair-use token, so a malformed body costs one like any malformed call.
  */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
@@ -13,5 +14,26 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     }
     next();
   };
-  return [requireJson, express.json({ limit: limitBytes, strict: false })];
+  return [requireJson, express.json({ limit: limitBytes, strict: false })].map(deferringFailure);
 }
+
+function deferringFailure(handler: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    if (res.locals.bodyError) return next();
+    const keep = (err?: unknown) => {
+      if (err) res.locals.bodyError = err;
+      next();
+    };
+    try {
+      void handler(req, res, keep);
+    } catch (err) {
+      keep(err);
+    }
+  };
+}
+
+/** Throws the body's parse failure, if there was one (see jsonBody). */
+export const bodyParsed: RequestHandler = (_req, res, next) => {
+  if (res.locals.bodyError) throw res.locals.bodyError;
+  next();
+};

@@ -17,12 +17,17 @@ export interface FairUseOptions {
   exemptUserIds: ReadonlySet<number>;
   /** How many operations of one user run at once (see UserLanes); Duet uses 1. */
   userConcurrency: number;
-  /** The longest an operation waits for its lane: the database timeout. */
+  /** The longest an operation waits for its lane (a little over the database timeout). */
   laneWaitMs: number;
 }
 
+/** Runs a piece of a call in its user's lane: FairUse.inLane, handed to code that must not see FairUse. */
+export type InLane = <T>(principal: Principal, work: () => Promise<T>) => Promise<T>;
+
 /** Answers "is there a conversation between these two users" (cached for pairs that have one). */
 export interface PairDirectory {
+  /** true when the pair is known to have a conversation without asking the database. */
+  knownPair(a: number, b: number): boolean;
   pairExists(a: number, b: number): Promise<boolean>;
 }
 
@@ -55,36 +60,56 @@ export class FairUse {
   async admit(principal: Principal, rule: DoorRule, payload: unknown): Promise<void> {
     if (this.isExempt(principal)) return;
     const { userId } = principal;
-    const classes = await this.classesOf(userId, rule, payload);
-    const wait = await this.store.take(classes.map((rateClass) => this.spec(rateClass, userId)));
-    if (wait > 0) throw rateLimited(classes, wait);
+    if (rule === 'send_message') return this.admitSend(userId, field(payload, 'receiverId'));
+    if (rule === 'open_conversation') return this.admitOpen(userId, field(payload, 'participantId'));
+    await this.take(userId, [rule]);
   }
 
-  private async classesOf(userId: number, rule: DoorRule, payload: unknown): Promise<RateClass[]> {
-    if (rule === 'send_message') {
-      // An empty send bucket refuses whatever the partner: no lookup for a flood.
-      const wait = await this.store.wait([this.spec('send', userId)]);
-      if (wait > 0) throw rateLimited(['send'], wait);
-      const receiverId = field(payload, 'receiverId');
-      if (receiverId === undefined || receiverId === userId) return ['send'];
-      return (await this.pairExists(userId, receiverId)) ? ['send'] : ['send', 'conversation'];
-    }
-    if (rule === 'open_conversation') {
-      const participantId = field(payload, 'participantId');
-      // A malformed or unknown id costs a conversation token, like a new partner.
-      if (participantId === undefined || participantId === userId) return ['conversation'];
-      if (await this.store.wait([this.spec('conversation', userId)])) {
-        // Only an existing pair (read class) can still pass: look it up only if read has tokens.
-        if (await this.store.wait([this.spec('read', userId)])) return ['conversation'];
-      }
-      return (await this.pairExists(userId, participantId)) ? ['read'] : ['conversation'];
-    }
-    return [rule];
+  /** Runs an admitted operation in its user's lane; exempt users and admins have none (not limited). */
+  async inLane<T>(principal: Principal, work: () => Promise<T>): Promise<T> {
+    return this.isExempt(principal) ? work() : this.lanes.run(principal.userId, work);
   }
 
-  /** The one lookup a refused call may cost; in the user's lane, so a flood of them holds one connection. */
-  private pairExists(userId: number, otherId: number): Promise<boolean> {
+  /** A send: `send`, plus `conversation` when it is the first to this partner (all or none). */
+  private async admitSend(userId: number, receiverId: number | undefined): Promise<void> {
+    if (receiverId === undefined || receiverId === userId || this.pairs.knownPair(userId, receiverId)) {
+      return this.take(userId, ['send']);
+    }
+    // Whether this is a first contact needs a lookup; an empty send bucket refuses without one.
+    const sendWait = await this.store.wait([this.spec('send', userId)]);
+    if (sendWait > 0) {
+      const conversationWait = await this.store.wait([this.spec('conversation', userId)]);
+      throw rateLimited(conversationWait > 0 ? ['send', 'conversation'] : ['send'], Math.max(sendWait, conversationWait));
+    }
+    await this.take(userId, (await this.lookUp(userId, receiverId)) ? ['send'] : ['send', 'conversation'], true);
+  }
+
+  /** POST /conversations: a read for a pair that has a conversation, else a conversation token. */
+  private async admitOpen(userId: number, participantId: number | undefined): Promise<void> {
+    // A malformed or unknown id costs a conversation token, like a new partner.
+    if (participantId === undefined || participantId === userId) return this.take(userId, ['conversation']);
+    if (this.pairs.knownPair(userId, participantId)) return this.take(userId, ['read']);
+    await this.take(userId, (await this.lookUp(userId, participantId)) ? ['read'] : ['conversation'], true);
+  }
+
+  /**
+   * The one lookup a call may cost before its tokens are known (API.md's clarification). It needs
+   * a read token to be there and takes it when the call is then refused, so that a flood of first
+   * contacts to ever new ids is bounded by the read bucket; it runs in the user's lane, so such a
+   * flood holds one connection at most.
+   */
+  private async lookUp(userId: number, otherId: number): Promise<boolean> {
+    const readWait = await this.store.wait([this.spec('read', userId)]);
+    if (readWait > 0) throw rateLimited(['read'], readWait);
     return this.lanes.run(userId, () => this.pairs.pairExists(userId, otherId));
+  }
+
+  private async take(userId: number, classes: RateClass[], lookedUp = false): Promise<void> {
+    const wait = await this.store.take(classes.map((rateClass) => this.spec(rateClass, userId)));
+    if (wait === 0) return;
+    // A refused call whose class needed a lookup pays for that read.
+    if (lookedUp) await this.store.take([this.spec('read', userId)]);
+    throw rateLimited(classes, wait);
   }
 
   private spec(rateClass: RateClass, userId: number): BucketSpec {

@@ -1,5 +1,8 @@
 import { AppError, toAppError } from '../shared/errors';
 
+/** What a refusal for a long backlog suggests: about how long one slow operation takes. */
+const LANE_RETRY_MS = 1000;
+
 interface Waiter {
   resolve: () => void;
   reject: (err: AppError) => void;
@@ -16,9 +19,10 @@ interface Lane {
  * flooding requests or events then holds at most `width` operations' database connections, and
  * everyone else's requests find one free (docs/api.md, "Fair use").
  *
- * A wait is bounded by the database timeout, and when an operation ends because the database is
- * away, the operations waiting behind it are answered UNAVAILABLE at once rather than each
- * waiting out its own timeout in turn (API.md: UNAVAILABLE within DATABASE_TIMEOUT_MS).
+ * A wait is bounded by the database timeout (past it, RATE_LIMITED: the user's own backlog), and
+ * when an operation ends because the database is away, the operations waiting behind it are
+ * answered UNAVAILABLE at once rather than each waiting out its own timeout in turn (API.md:
+ * UNAVAILABLE within DATABASE_TIMEOUT_MS).
  */
 export class UserLanes {
   private readonly lanes = new Map<number, Lane>();
@@ -51,7 +55,8 @@ export class UserLanes {
         },
         timer: setTimeout(() => {
           lane.waiting.splice(lane.waiting.indexOf(waiter), 1);
-          reject(new AppError('UNAVAILABLE', 'The server could not take this request in time; try again'));
+          // The user's own backlog is the reason: a fair-use refusal, not an outage.
+          reject(new AppError('RATE_LIMITED', 'Too many requests of yours are waiting; slow down', undefined, LANE_RETRY_MS));
         }, this.maxWaitMs),
       };
       lane.waiting.push(waiter);

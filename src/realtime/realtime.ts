@@ -34,8 +34,6 @@ export interface RealtimeOptions {
   recoveryMaxEvents: number;
   /** Largest socket message; bigger ones close that connection. */
   maxPayloadBytes: number;
-  /** Events one socket may have in progress (SOCKET_MAX_PENDING); more are refused at once. */
-  socketMaxPending: number;
   presenceStore?: PresenceStore;
 }
 
@@ -45,13 +43,14 @@ export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = Object.freeze({
   recoveryWindowMs: 2 * 60_000,
   recoveryMaxEvents: 10_000,
   maxPayloadBytes: 64 * 1024,
-  socketMaxPending: 32,
 });
 
 export interface RealtimeDeps {
   sql: Sql;
   verifier: TokenVerifier;
   fairUse: FairUse;
+  /** SOCKET_MAX_PENDING, from the fair-use limits. */
+  socketMaxPending: number;
   conversations: ConversationService;
   messages: MessageService;
   users: UserDirectory;
@@ -105,7 +104,7 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
   registerSocketHandlers(io, {
     verifier: deps.verifier,
     fairUse: deps.fairUse,
-    socketMaxPending: options.socketMaxPending,
+    socketMaxPending: deps.socketMaxPending,
     conversations: deps.conversations,
     messages: deps.messages,
     presence,

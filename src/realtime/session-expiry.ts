@@ -1,4 +1,5 @@
 import { type Clock, DeadlineSchedule } from '../shared/deadline-schedule';
+import { errorLog } from '../shared/error-log';
 import type { Logger } from '../shared/logger';
 import { startPeriodic } from '../shared/periodic';
 import type { UserDirectory } from '../users/user.directory';
@@ -39,7 +40,15 @@ export class SessionExpiry {
     private readonly io: ChatServer,
     private readonly options: SessionExpiryOptions,
   ) {
-    this.expiries = new DeadlineSchedule((socket) => endSession(socket, 'token_expired'), options.clock);
+    // onDue must not throw: the rest of its deadline's group would lose their turn.
+    const expire = (socket: ChatSocket) => {
+      try {
+        endSession(socket, 'token_expired');
+      } catch (err) {
+        errorLog(options.logger).error('ending an expired session failed', err);
+      }
+    };
+    this.expiries = new DeadlineSchedule(expire, options.clock);
     this.stopUserChecks = startPeriodic(
       'session user check',
       userCheckInterval(options.userCacheMs),

@@ -23,7 +23,6 @@ import type { SessionExpiry } from './session-expiry';
 import { conversationRoom, userRoom } from './rooms';
 import type { ChatServer } from './socket-notifier';
 import type { DoorRule, FairUse } from '../limits/fair-use';
-import { isDatabaseAway } from '../limits/user-lanes';
 
 export interface SocketHandlerDeps {
   verifier: TokenVerifier;
@@ -191,16 +190,7 @@ function registerEvents(socket: ChatSocket, deps: SocketHandlerDeps): void {
     socket.data.pending++;
     void answer(socket, name, deps.logger, async (payload) => {
       await fairUse.admit(socket.data.principal, EVENT_RULES[name], payload);
-      await fairUse.lanes.enter(context.userId);
-      let databaseAway = false;
-      try {
-        return await EVENT_HANDLERS[name](context, payload);
-      } catch (err) {
-        databaseAway = isDatabaseAway(err);
-        throw err;
-      } finally {
-        fairUse.lanes.leave(context.userId, databaseAway);
-      }
+      return fairUse.inLane(socket.data.principal, () => EVENT_HANDLERS[name](context, payload));
     })(...args).finally(() => socket.data.pending--);
   });
 }

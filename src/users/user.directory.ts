@@ -7,6 +7,8 @@ import type { UserAttributes, UserModel } from './user.model';
 export type UserProfile = UserAttributes;
 
 const MAX_CACHED_USERS = 50_000;
+/** With USER_CACHE_MS=0, a removed user is still answered from memory this long. */
+const REMOVED_MIN_MS = 1000;
 /** Ids per query when connected users are checked again: one short query per chunk, one at a time. */
 const RECHECK_CHUNK = 1000;
 
@@ -18,6 +20,8 @@ const RECHECK_CHUNK = 1000;
  */
 export class UserDirectory {
   private readonly cache = new ExpiringCache<number, UserProfile>(MAX_CACHED_USERS);
+  /** Ids the periodic session check found removed from the host table. */
+  private readonly removed = new ExpiringCache<number, true>(MAX_CACHED_USERS);
   private readonly misses = new BatchLoader<number, UserProfile>((ids) => this.load(ids));
   private readonly lookup: Statement;
 
@@ -30,6 +34,8 @@ export class UserDirectory {
   }
 
   async find(id: number): Promise<UserProfile | null> {
+    // A removed user's tokens stay valid until they expire: answer from memory, not the database.
+    if (this.removed.get(id)) return null;
     return this.cache.get(id) ?? (await this.misses.load(id)) ?? null;
   }
 
@@ -58,7 +64,7 @@ export class UserDirectory {
       const found = await this.load(chunk);
       for (const id of chunk) {
         if (found.has(id)) present.add(id);
-        else this.cache.delete(id);
+        else this.forgetRemoved(id);
       }
     }
     return present;
@@ -75,7 +81,14 @@ export class UserDirectory {
     return found;
   }
 
+  /** A user the host removed: refused from memory for a cache period (a new user is never held up). */
+  private forgetRemoved(id: number): void {
+    this.cache.delete(id);
+    this.removed.set(id, true, Date.now() + Math.max(this.cacheMs, REMOVED_MIN_MS));
+  }
+
   private remember(profile: UserProfile): void {
+    this.removed.delete(profile.id);
     if (this.cacheMs <= 0) return;
     this.cache.set(profile.id, profile, Date.now() + this.cacheMs);
   }

@@ -97,11 +97,11 @@ describe('UserLanes', () => {
     await expect(lanes.run(1, async () => 'next')).resolves.toBe('next');
   });
 
-  test('a wait is bounded: past it the waiting operation is UNAVAILABLE, and the lane goes on', async () => {
+  test('a wait is bounded: past it the waiting operation is RATE_LIMITED (its own backlog), and the lane goes on', async () => {
     const lanes = new UserLanes(1, 50);
     let finish!: () => void;
     const first = lanes.run(1, () => new Promise<void>((resolve) => (finish = resolve)));
-    await expect(lanes.run(1, async () => 'late')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(lanes.run(1, async () => 'late')).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 1000 });
     await new Promise((resolve) => setImmediate(resolve));
     finish();
     await first;

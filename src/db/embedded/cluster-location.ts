@@ -35,7 +35,7 @@ export function locateCluster(account: PostgresAccount, options: LocationOptions
     const target = path.resolve(path.dirname(inDataDir), fs.readlinkSync(inDataDir));
     return { dir: reachableOrFail(account, target, `${inDataDir} (a symlink)`), linkedFrom: inDataDir };
   }
-  if (canReach(account, options.dataDir, 'x')) return { dir: reachableOrFail(account, inDataDir, inDataDir) };
+  if (canReach(account, options.dataDir)) return { dir: reachableOrFail(account, inDataDir, inDataDir) };
   if (existing) {
     // Never start an empty cluster elsewhere while the user's data sits here unreachable.
     throw new EmbeddedPostgresError(`the cluster in ${inDataDir} is inside a directory the \`${POSTGRES_USER}\` user cannot enter`, [
@@ -45,19 +45,32 @@ export function locateCluster(account: PostgresAccount, options: LocationOptions
   const dataDir = fs.realpathSync(options.dataDir);
   const name = `${path.basename(path.dirname(dataDir)) || 'duet'}-${crypto.createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`;
   const dir = path.join(options.fallbackRoot ?? DEFAULT_FALLBACK_ROOT, name);
-  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 });
+  makeTraversable(path.dirname(dir));
   fs.symlinkSync(dir, inDataDir);
   return { dir: reachableOrFail(account, dir, dir), linkedFrom: inDataDir };
 }
 
 /** Makes the cluster's directory (0700, owned by PostgreSQL's user), after checking it can be reached. */
 function reachableOrFail(account: PostgresAccount, dir: string, shownAs: string): string {
-  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 });
-  if (!canReach(account, path.dirname(dir), 'x')) {
+  makeTraversable(path.dirname(dir));
+  if (!canReach(account, path.dirname(dir))) {
     throw new EmbeddedPostgresError(`the \`${POSTGRES_USER}\` user cannot enter ${path.dirname(dir)}, where ${shownAs} is`);
   }
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (account) fs.chownSync(dir, account.uid, account.gid);
   fs.chmodSync(dir, 0o700);
   return dir;
+}
+
+/**
+ * Makes a directory and its missing parents 0755 whatever the umask (a hardened 027 would hide
+ * them from PostgreSQL's user); directories that already exist are left as they are.
+ */
+export function makeTraversable(dir: string): void {
+  const first = fs.mkdirSync(dir, { recursive: true });
+  if (!first) return;
+  for (let made = path.resolve(dir); ; made = path.dirname(made)) {
+    fs.chmodSync(made, 0o755);
+    if (made === first) return;
+  }
 }

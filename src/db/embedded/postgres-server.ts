@@ -10,8 +10,8 @@ import type { PostgresBinaries } from './postgres-binaries';
 export const SUPERUSER = 'postgres';
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
-/** The server is up and answering, only not to this password (a cluster from an older Duet). */
-export const PASSWORD_REFUSED = /password authentication failed/;
+/** SQLSTATE of a refused password: the server is up, only not for this password (an older cluster). */
+export const PASSWORD_REFUSED = '28P01';
 
 export interface ClusterSpec {
   binaries: PostgresBinaries;
@@ -68,8 +68,9 @@ export async function startServer(spec: ClusterSpec, password: string): Promise<
       process.removeListener('exit', stopOnExit);
       throw new EmbeddedPostgresError(`${reason}, port ${spec.port}, cluster ${spec.dir}`, portWayOut(spec.port), output.join(''));
     }
-    lastError = await tryConnect(spec.port, password);
-    if (!lastError || PASSWORD_REFUSED.test(lastError)) break; // up; the caller deals with the password
+    const attempt = await tryConnect(spec.port, password);
+    if (attempt.ok || attempt.code === PASSWORD_REFUSED) break; // up; the caller deals with the password
+    lastError = attempt.message;
     if (Date.now() > deadline) {
       child.kill('SIGQUIT');
       process.removeListener('exit', stopOnExit);
@@ -107,15 +108,17 @@ function runToEnd(child: ChildProcess): Promise<{ code: number | null; output: s
   });
 }
 
-/** Empty string when a connection with the superuser's password succeeds, else why it did not. */
-export async function tryConnect(port: number, password: string, database = 'postgres'): Promise<string> {
+export type ConnectAttempt = { ok: true } | { ok: false; code?: string; message: string };
+
+/** Whether a connection with the superuser's password succeeds, and if not, why (SQLSTATE, message). */
+export async function tryConnect(port: number, password: string, database = 'postgres'): Promise<ConnectAttempt> {
   const client = new Client({ host: '127.0.0.1', port, user: SUPERUSER, password, database, connectionTimeoutMillis: 2000 });
   client.on('error', () => undefined);
   try {
     await client.connect();
-    return '';
+    return { ok: true };
   } catch (err) {
-    return (err as Error).message;
+    return { ok: false, code: (err as { code?: string }).code, message: (err as Error).message };
   } finally {
     await client.end().catch(() => undefined);
   }
