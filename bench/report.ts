@@ -7,6 +7,8 @@ import type { EndpointFigures, ReadEndpoint } from './reads';
 import { READ_ENDPOINTS } from './reads';
 import { ratio } from './stats';
 import { fmt, kib, table } from './text-table';
+import type { SoakFigures } from './soak';
+import { renderSoak, soakTargets } from './soak-report';
 import type { KneeResult, KneeStep, MeasuredRun } from './throughput';
 
 /** The results file, the printed tables and the check against the issue's targets. */
@@ -45,6 +47,7 @@ export interface BenchResults {
      */
     withoutPartners?: IdleRun;
   };
+  soak?: SoakFigures;
   targets?: TargetCheck[];
   notes: string[];
 }
@@ -150,6 +153,7 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
       );
     }
   } else add('RSS per idle socket', '≤ 20 KiB', null, '—', null);
+  checks.push(...soakTargets(r.soak));
   return checks;
 }
 
@@ -264,6 +268,7 @@ export function renderTables(r: BenchResults): string {
       ]);
     }
   }
+  if (r.soak) out += renderSoak(r.soak);
   if (r.targets) {
     out += table('Targets (issue)', ['target', 'want', 'must', 'actual', 'status'], r.targets.map((t) => [t.target, t.want, t.must ?? '', t.actual, t.status]));
   }
