@@ -153,7 +153,7 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
       );
     }
   } else add('RSS per idle socket', '≤ 20 KiB', null, '—', null);
-  checks.push(...soakTargets(r.soak));
+  checks.push(...soakTargets(r.soak, (r.options.parts as string[] | undefined)?.includes('soak') ?? false));
   return checks;
 }
 

@@ -6,9 +6,11 @@ import { fmt, table } from './text-table';
 
 const pct = (v: number | null) => (v === null ? '—' : `${v >= 0 ? '+' : ''}${fmt(v * 100)} %`);
 
-export function soakTargets(soak: SoakFigures | undefined): TargetCheck[] {
+/** `asked`: the soak was among the parts to run (it is in no profile), so a missing result means it failed. */
+export function soakTargets(soak: SoakFigures | undefined, asked: boolean): TargetCheck[] {
   if (!soak) {
-    return [{ target: 'soak: memory flat, no socket dropped, 0 lost (not in the profiles: --only soak)', want: '', must: null, actual: '—', status: 'not-measured' }];
+    const actual = asked ? '— (the soak failed: see the notes)' : '— (in no profile: --only soak)';
+    return [{ target: 'soak: memory flat, no socket dropped, 0 lost', want: '', must: null, actual, status: 'not-measured' }];
   }
   const { options: o, traffic: t, stored, connect } = soak;
   const check = (target: string, want: string, actual: string, ok: boolean | null): TargetCheck => ({
