@@ -22,6 +22,8 @@ export interface ServerSample {
   /** Cumulative since the server started. */
   gcCount: number;
   gcSeconds: number;
+  /** Mark-compact collections, cumulative: after one, the old space holds only what survived. */
+  majorGcCount: number;
   activeHandles: number | null;
   openFds: number | null;
   /** The machine's 1-minute load average: other engineers' work shows here. */
@@ -46,6 +48,7 @@ export async function sampleServer(pid: number, metricsUrl: string, t: number): 
     loopP99Ms: ms(m.gauge('nodejs_eventloop_lag_p99_seconds')),
     gcCount: m.sum('nodejs_gc_duration_seconds_count'),
     gcSeconds: m.sum('nodejs_gc_duration_seconds_sum'),
+    majorGcCount: m.sum('nodejs_gc_duration_seconds_count', 'kind="major"'),
     activeHandles: m.gauge('nodejs_active_handles_total'),
     openFds: m.gauge('process_open_fds'),
     load1: Math.round(os.loadavg()[0]! * 100) / 100,

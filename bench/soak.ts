@@ -36,13 +36,21 @@ export interface SoakOptions {
   maxGrowth: number;
 }
 
-/** Medians over one window of samples. */
+/** Medians over one window of samples, and the retained heap's floor. */
 export interface MemoryWindow {
   fromSeconds: number;
   toSeconds: number;
   samples: number;
   rssMiB: number | null;
   heapUsedMiB: number | null;
+  /**
+   * The lowest reading of the heap outside the young generation (old space, code, large objects):
+   * what survived the collections. Heap used swings by a quarter between major collections, so its
+   * median depends on where they fall in the window; this floor does not.
+   */
+  retainedHeapMiB: number | null;
+  /** Major collections within the window: without one, the floor is not what survived. */
+  majorCollections: number;
   heapTotalMiB: number | null;
   externalMiB: number | null;
   heapSpacesMiB: Record<string, number>;
@@ -56,7 +64,7 @@ export interface SoakFigures {
   start: MemoryWindow;
   end: MemoryWindow;
   /** end / start − 1; null when a side is missing. */
-  growth: { rss: number | null; heapUsed: number | null };
+  growth: { rss: number | null; heapUsed: number | null; retainedHeap: number | null };
   /** Duet's worst event-loop delay after the warm-up, and during it. */
   worstLoopDelayMs: number | null;
   worstLoopP99Ms: number | null;
@@ -164,7 +172,11 @@ export async function runSoak(ctx: SoakContext, options: SoakOptions): Promise<S
       },
       start,
       end,
-      growth: { rss: growth(start.rssMiB, end.rssMiB), heapUsed: growth(start.heapUsedMiB, end.heapUsedMiB) },
+      growth: {
+        rss: growth(start.rssMiB, end.rssMiB),
+        heapUsed: growth(start.heapUsedMiB, end.heapUsedMiB),
+        retainedHeap: growth(start.retainedHeapMiB, end.retainedHeapMiB),
+      },
       worstLoopDelayMs: maxOf(after.map((s) => s.loopMaxMs)),
       worstLoopP99Ms: maxOf(after.map((s) => s.loopP99Ms)),
       warmupWorstLoopDelayMs: maxOf(during.map((s) => s.loopMaxMs)),
@@ -206,6 +218,8 @@ function memoryWindow(samples: ServerSample[], from: number, to: number): Memory
     samples: inside.length,
     rssMiB: median(inside.map((s) => s.rssMiB)),
     heapUsedMiB: median(inside.map((s) => s.heapUsedMiB)),
+    retainedHeapMiB: minOf(inside.map((s) => (s.heapUsedMiB === null ? null : s.heapUsedMiB - youngMiB(s)))),
+    majorCollections: inside.length ? inside[inside.length - 1]!.majorGcCount - inside[0]!.majorGcCount : 0,
     heapTotalMiB: median(inside.map((s) => s.heapTotalMiB)),
     externalMiB: median(inside.map((s) => s.externalMiB)),
     heapSpacesMiB: Object.fromEntries([...spaces].map((space) => [space, median(inside.map((s) => s.heapSpacesMiB[space] ?? null)) ?? 0])),
@@ -215,6 +229,16 @@ function memoryWindow(samples: ServerSample[], from: number, to: number): Memory
 function median(values: (number | null)[]): number | null {
   const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
   return known.length ? known[Math.floor(known.length / 2)]! : null;
+}
+
+/** The young generation: objects not yet promoted, gone at the next scavenge if nothing holds them. */
+function youngMiB(sample: ServerSample): number {
+  return (sample.heapSpacesMiB.new ?? 0) + (sample.heapSpacesMiB.new_large_object ?? 0);
+}
+
+function minOf(values: (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null);
+  return known.length ? Math.round(Math.min(...known) * 10) / 10 : null;
 }
 
 function maxOf(values: (number | null)[]): number | null {
