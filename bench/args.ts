@@ -1,11 +1,12 @@
 import type { SeedShape } from './seed-bulk';
+import type { SoakOptions } from './soak';
 
 /** Command-line flags and the three profiles: --quick (about a minute), default, --full (adds 10M). */
 
 /** A mistake in the flags or the environment: printed as a message, without a stack. */
 export class UsageError extends Error {}
 
-export const PARTS = ['closed', 'knee', 'reads', 'idle'] as const;
+export const PARTS = ['closed', 'knee', 'reads', 'idle', 'soak'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -34,6 +35,7 @@ export interface BenchOptions {
   idleConcurrency: number;
   idleSettleMs: number;
   idleWarmupSockets: number;
+  soak: SoakOptions;
   /** Keep the temporary directory (server logs, embedded data) after the run. */
   keep: boolean;
   /** Start Duet under --cpu-prof; the profiles land in the (kept) work directory. */
@@ -63,6 +65,11 @@ Reads:
   --read-samples N     requests per endpoint per level (default 1000: a p99 of 300 is its 3rd-worst value)
 Idle:
   --idle N             idle sockets per server (default 10000)
+Soak (in no profile; ask for it: --only soak):
+  --soak-sockets N     sockets held (default 5000), half of them sending to the other half in turns
+  --soak-minutes M     measured minutes after the warm-up (default 10; --quick: 1)
+  --soak-rate R        messages per second, all pairs together (default 50)
+  --soak-warmup S      warm-up seconds before memory is first read (default 60)
 Other:
   --keep               keep the temporary directory (server logs, embedded database)
   --profile-duet       run Duet under node --cpu-prof (implies --keep); open the .cpuprofile in
@@ -84,7 +91,8 @@ const numbers = (raw: string, flag: string) =>
 function defaults(profile: BenchOptions['profile']): BenchOptions {
   const base: BenchOptions = {
     profile,
-    parts: new Set(PARTS),
+    // The soak takes eleven minutes or more: only when asked for by name.
+    parts: new Set(PARTS.filter((p) => p !== 'soak')),
     pairs: 50,
     inFlight: 1,
     closedSeconds: 10,
@@ -115,6 +123,18 @@ function defaults(profile: BenchOptions['profile']): BenchOptions {
     idleConcurrency: 50,
     idleSettleMs: 3_000,
     idleWarmupSockets: 200,
+    soak: {
+      sockets: 5_000,
+      minutes: 10,
+      warmupSeconds: 60,
+      rate: 50,
+      sampleSeconds: 5,
+      perProcess: 5_000,
+      minProcesses: 2,
+      concurrency: 50,
+      drainSeconds: 10,
+      maxGrowth: 0.1,
+    },
     keep: false,
     profileDuet: false,
     duetNodeArgs: [],
@@ -138,10 +158,11 @@ function defaults(profile: BenchOptions['profile']): BenchOptions {
     idleSockets: 500,
     idleSettleMs: 1_500,
     idleWarmupSockets: 50,
+    soak: { ...base.soak, sockets: 500, minutes: 1, warmupSeconds: 15 },
   };
 }
 
-const VALUE_FLAGS = ['--only', '--skip', '--pairs', '--in-flight', '--duration', '--rates', '--step-seconds', '--procs', '--levels', '--read-samples', '--idle', '--duet-node-args'];
+const VALUE_FLAGS = ['--only', '--skip', '--pairs', '--in-flight', '--duration', '--rates', '--step-seconds', '--procs', '--levels', '--read-samples', '--idle', '--duet-node-args', '--soak-sockets', '--soak-minutes', '--soak-rate', '--soak-warmup'];
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -183,6 +204,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--levels': options.readLevels = numbers(value, flag).map(Math.round).sort((a, b) => a - b); break;
       case '--read-samples': options.readSamples = Math.round(one()); break;
       case '--idle': options.idleSockets = Math.round(one()); break;
+      case '--soak-sockets': options.soak.sockets = Math.max(2, Math.round(one())); break;
+      case '--soak-minutes': options.soak.minutes = one(); break;
+      case '--soak-rate': options.soak.rate = one(); break;
+      case '--soak-warmup': options.soak.warmupSeconds = one(); break;
       case '--duet-node-args': options.duetNodeArgs = value.split(/\s+/).filter(Boolean); break;
       default:
         throw new UsageError(`unknown flag ${flag}\n\n${USAGE}`);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { BenchDb } from './db';
+import { fetchMetrics } from './prom-text';
 
 /**
  * What else happened while a step was measured, on Duet's side: PostgreSQL's checkpoints and
@@ -105,22 +106,13 @@ export class BackgroundProbe {
   }
 
   private async gcCounters(): Promise<GcCounters> {
-    const text = await (await fetch(this.metricsUrl)).text();
-    const sum = (name: string, filter = '') =>
-      text
-        .split('\n')
-        .filter((line) => line.startsWith(name) && line.includes(filter))
-        .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-    const gauge = (name: string) => {
-      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : null;
-    };
+    const m = await fetchMetrics(this.metricsUrl);
     return {
-      count: sum('nodejs_gc_duration_seconds_count'),
-      under10ms: sum('nodejs_gc_duration_seconds_bucket', 'le="0.01"'),
-      seconds: sum('nodejs_gc_duration_seconds_sum'),
-      maxLagSeconds: gauge('nodejs_eventloop_lag_max_seconds'),
-      heapUsedBytes: gauge('nodejs_heap_size_used_bytes'),
+      count: m.sum('nodejs_gc_duration_seconds_count'),
+      under10ms: m.sum('nodejs_gc_duration_seconds_bucket', 'le="0.01"'),
+      seconds: m.sum('nodejs_gc_duration_seconds_sum'),
+      maxLagSeconds: m.gauge('nodejs_eventloop_lag_max_seconds'),
+      heapUsedBytes: m.gauge('nodejs_heap_size_used_bytes'),
     };
   }
 }

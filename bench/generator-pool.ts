@@ -1,8 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { type CpuProbe, groupProbe, processProbe } from './proc-cpu';
-import { spawnNode, stopChild } from './processes';
-import type { BenchUser, ChildMessage, IdleResult, Pair, ParentMessage, RunResult, RunSpec } from './protocol';
+import { ask, ClientProcesses } from './client-processes';
+import type { BenchUser, IdleResult, Pair, RunResult, RunSpec } from './protocol';
 import { type LatencySummary, mergeSamples, summarize } from './stats';
 
 /** What one load run achieved, all generator processes together. */
@@ -23,27 +20,10 @@ export interface LoadFigures {
   late: number;
 }
 
-/**
- * The orchestrator's handle on its load-generator processes: several, so that on two cores the
- * generator is not one event loop that falls behind before the server does.
- */
-export class GeneratorPool {
-  private constructor(private readonly children: ChildProcess[]) {}
-
+/** The orchestrator's handle on its load-generator processes (bench/load-generator.ts). */
+export class GeneratorPool extends ClientProcesses {
   static start(count: number, nofile: number): GeneratorPool {
-    const script = path.join(__dirname, 'load-generator.js');
-    const children = Array.from({ length: count }, () =>
-      spawnNode(script, [], { env: process.env, nofile, output: 'inherit', ipc: true }),
-    );
-    return new GeneratorPool(children);
-  }
-
-  get size(): number {
-    return this.children.length;
-  }
-
-  cpuProbe(): CpuProbe {
-    return groupProbe('generator', this.children.map((c, i) => processProbe(`generator-${i}`, c.pid!)));
+    return new GeneratorPool(ClientProcesses.spawn('load-generator.js', count, nofile));
   }
 
   /** Splits the pairs over the processes (a pair stays in one process: one clock per latency). */
@@ -85,45 +65,6 @@ export class GeneratorPool {
       finishedAt: Math.max(...results.map((r) => r.finishedAt)),
     };
   }
-
-  /** Disconnects every socket and ends the processes. */
-  async close(): Promise<void> {
-    await Promise.all(
-      this.children.map(async (child) => {
-        if (child.connected) await ask(child, { type: 'close' }, 'closed', 30_000).catch(() => undefined);
-        await stopChild(child, 5_000);
-      }),
-    );
-  }
-
-  /** For an interrupted run: no goodbyes. */
-  kill(): void {
-    for (const child of this.children) if (child.exitCode === null) child.kill('SIGKILL');
-  }
-}
-
-type Reply<T extends ChildMessage['type']> = Extract<ChildMessage, { type: T }>;
-
-/** Sends a command and waits for the reply of the given type; a 'failed' reply or an exit rejects. */
-function ask<T extends ChildMessage['type']>(child: ChildProcess, message: ParentMessage, expect: T, timeoutMs = 30 * 60_000): Promise<Reply<T>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`generator ${child.pid}: no '${expect}' within ${timeoutMs} ms`)), timeoutMs);
-    const onMessage = (reply: ChildMessage) => {
-      if (reply.type === expect) done(undefined, reply as Reply<T>);
-      else if (reply.type === 'failed') done(new Error(`generator ${child.pid}: ${reply.message}`));
-    };
-    const onExit = (code: number | null) => done(new Error(`generator ${child.pid} exited (${code}) while waiting for '${expect}'`));
-    function done(err?: Error, reply?: Reply<T>) {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      if (err) reject(err);
-      else resolve(reply!);
-    }
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-    child.send(message);
-  });
 }
 
 function mergeResults(results: RunResult[], windowMs: number): LoadFigures {

@@ -1,4 +1,5 @@
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { CONTENT, connect, pool } from './client-sockets';
 import type { BenchUser, ChildMessage, IdleResult, OpenLoopSpec, ClosedLoopSpec, Pair, ParentMessage, RunResult, RunSpec } from './protocol';
 import { SampleBuffer } from './stats';
 
@@ -7,8 +8,6 @@ import { SampleBuffer } from './stats';
  * socket frames a second is not delayed by anything else, and a sender and its receiver live in the
  * same process so that end-to-end latency is measured on one monotonic clock.
  */
-
-const CONTENT = 'benchmark message: the quick brown fox jumps over the lazy dog';
 
 interface PairSockets {
   sender: Socket;
@@ -28,28 +27,6 @@ let connected: Socket[] = [];
 let pairs: PairSockets[] = [];
 let run: RunState | undefined;
 const send = (message: ChildMessage) => process.send!(message);
-
-function connect(url: string, user: BenchUser): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    // forceNew: one WebSocket per socket; by default socket.io-client multiplexes all sockets to the
-    // same URL over one connection, which is not what N users do.
-    const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 60_000, auth: { token: user.token } });
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (err: Error & { data?: { code?: string } }) => {
-      socket.close();
-      reject(Object.assign(new Error(err.message), { code: err.data?.code ?? err.message }));
-    });
-  });
-}
-
-/** Runs `work` over items with at most `limit` at once. */
-async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(lanes);
-}
 
 async function connectPairs(url: string, list: Pair[], concurrency: number): Promise<void> {
   const result: PairSockets[] = new Array(list.length);

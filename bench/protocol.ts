@@ -1,4 +1,4 @@
-/** Messages between the orchestrator (run.ts) and its load-generator child processes. */
+/** Messages between the orchestrator (run.ts) and its load-generator child processes (also the soak's). */
 
 export interface BenchUser {
   id: number;
@@ -71,15 +71,55 @@ export interface IdleResult {
   finishedAt: number;
 }
 
+/** The soak's steady load: this process's share of the rate, over its pairs, both directions in turn. */
+export interface SoakSpec {
+  /** Messages per second sent by this process. */
+  rate: number;
+  /** How long to send for (warm-up included). */
+  sendMs: number;
+  /** Latencies are sampled only for messages scheduled after the warm-up. */
+  warmupMs: number;
+  drainMs: number;
+  tag: string;
+}
+
+export interface SoakClientResult {
+  sent: number;
+  /** Sends not made because the sending socket had dropped. */
+  skipped: number;
+  ackOk: number;
+  /** ok:false acks by error code; NO_ACK for acks still missing when the drain ended. */
+  errors: Record<string, number>;
+  /** First deliveries to the receiver's socket. */
+  delivered: number;
+  /** Acked ok but never delivered to the receiver's socket before the drain ended. */
+  lost: number;
+  /** Extra deliveries of a clientMessageId to the receiver's socket. */
+  duplicates: number;
+  /** new_message on the sender's own socket (the contract sends it to both participants). */
+  senderCopies: number;
+  /** Disconnects the soak did not ask for, and their reasons as socket.io-client gives them. */
+  dropped: number;
+  dropReasons: Record<string, number>;
+  sessionExpired: number;
+  connectedAtEnd: number;
+  ackLatencyMs: Float64Array;
+  e2eLatencyMs: Float64Array;
+}
+
 export type ParentMessage =
   | { type: 'connect-pairs'; url: string; pairs: Pair[]; concurrency: number }
   | { type: 'run'; spec: RunSpec }
   | { type: 'connect-idle'; url: string; users: BenchUser[]; concurrency: number }
+  | { type: 'soak-connect'; url: string; pairs: Pair[]; concurrency: number }
+  | { type: 'soak-send'; spec: SoakSpec }
   | { type: 'close' };
 
 export type ChildMessage =
   | { type: 'connected'; sockets: number }
   | { type: 'result'; result: RunResult }
   | { type: 'idle-connected'; result: IdleResult }
+  | { type: 'soak-connected'; result: IdleResult; openFileLimit: number | null }
+  | { type: 'soak-result'; result: SoakClientResult }
   | { type: 'closed' }
   | { type: 'failed'; message: string };

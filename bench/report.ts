@@ -6,6 +6,9 @@ import type { MachineInfo } from './machine';
 import type { EndpointFigures, ReadEndpoint } from './reads';
 import { READ_ENDPOINTS } from './reads';
 import { ratio } from './stats';
+import { fmt, kib, table } from './text-table';
+import type { SoakFigures } from './soak';
+import { renderSoak, soakTargets } from './soak-report';
 import type { KneeResult, KneeStep, MeasuredRun } from './throughput';
 
 /** The results file, the printed tables and the check against the issue's targets. */
@@ -44,6 +47,7 @@ export interface BenchResults {
      */
     withoutPartners?: IdleRun;
   };
+  soak?: SoakFigures;
   targets?: TargetCheck[];
   notes: string[];
 }
@@ -63,9 +67,6 @@ export interface TargetCheck {
   status: 'met' | 'must-met' | 'missed' | 'not-measured';
 }
 
-const fmt = (v: number | null | undefined, digits = 1): string =>
-  v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : v.toFixed(digits);
-const kib = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? null : bytes / 1024);
 
 function stepAt(knee: KneeResult, rate: number) {
   return knee.steps.find((s) => s.rate === rate);
@@ -152,13 +153,8 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
       );
     }
   } else add('RSS per idle socket', '≤ 20 KiB', null, '—', null);
+  checks.push(...soakTargets(r.soak, (r.options.parts as string[] | undefined)?.includes('soak') ?? false));
   return checks;
-}
-
-function table(title: string, headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [`\n${title}`, line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
 }
 
 function runRows(relay: MeasuredRun, duet: MeasuredRun): string[][] {
@@ -272,6 +268,7 @@ export function renderTables(r: BenchResults): string {
       ]);
     }
   }
+  if (r.soak) out += renderSoak(r.soak);
   if (r.targets) {
     out += table('Targets (issue)', ['target', 'want', 'must', 'actual', 'status'], r.targets.map((t) => [t.target, t.want, t.must ?? '', t.actual, t.status]));
   }

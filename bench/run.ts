@@ -5,6 +5,7 @@ import path from 'node:path';
 import { type BenchOptions, parseArgs, UsageError } from './args';
 import { BackgroundProbe } from './background';
 import { BenchDb, tokensFor } from './db';
+import type { ClientProcesses } from './client-processes';
 import { GeneratorPool } from './generator-pool';
 import { measureIdle } from './idle';
 import { machineInfo } from './machine';
@@ -15,12 +16,13 @@ import { measureReads, type ReadTargets, sampleIds } from './reads';
 import { type BenchResults, evaluateTargets, type IdleRun, renderTables, writeResults } from './report';
 import { BulkSeeder } from './seed-bulk';
 import { benchDatabaseUrl, checkBenchDatabaseUrl, type ServerHandle, startDuet, startRelay } from './servers';
+import { runSoak } from './soak';
 import { closedLoop, kneeSweep, type KneeResult, type MeasuredRun, type Target } from './throughput';
 
 /**
  * `npm run bench`: starts the relay baseline and Duet (`node dist/src/main.js`, embedded
  * PostgreSQL unless BENCH_DATABASE_URL), runs the parts in order — closed loop, knee, reads at
- * scale, idle sockets — and writes bench/results/<date>.json plus a table. Every child process is
+ * scale, idle sockets, soak — and writes bench/results/<date>.json plus a table. Every child process is
  * stopped at the end, also on Ctrl-C.
  */
 
@@ -32,7 +34,7 @@ class Session {
   duet?: ServerHandle;
   db?: BenchDb;
   seedDb?: BenchDb;
-  pools = new Set<GeneratorPool>();
+  pools = new Set<ClientProcesses>();
   readonly workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-bench-'));
   readonly secret = crypto.randomBytes(32).toString('hex');
   /** Distinguishes this run's users and messages from any earlier run's in the same database. */
@@ -222,6 +224,16 @@ async function idleRun(s: Session, ids: number[], who: string): Promise<IdleRun>
   return { users: who, relay, duet };
 }
 
+async function soak(s: Session, results: BenchResults): Promise<void> {
+  // Like the idle part: memory growth must be measured from a heap that earlier parts did not fill.
+  if ([...s.options.parts].some((part) => part !== 'soak')) {
+    say('restarting both servers for the soak');
+    await s.stopServers();
+    await s.startServers();
+  }
+  results.soak = await runSoak({ duet: s.duet!, db: s.db!, secret: s.secret, tag: s.tag, pools: s.pools, say }, s.options.soak);
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   if (options.databaseUrl) checkBenchDatabaseUrl(options.databaseUrl);
@@ -255,6 +267,7 @@ async function main(): Promise<void> {
       [options.parts.has('closed') || options.parts.has('knee'), 'throughput', throughput],
       [options.parts.has('reads'), 'reads', reads],
       [options.parts.has('idle'), 'idle', idle],
+      [options.parts.has('soak'), 'soak', soak],
     ];
     for (const [enabled, name, part] of parts) {
       if (!enabled || interrupted) continue;
