@@ -72,7 +72,7 @@ describe('fair use: one bucket per user and class, shared by REST and the socket
     expect(answers.map((a) => a.error?.code)).toEqual(['VALIDATION_FAILED', 'VALIDATION_FAILED', 'RATE_LIMITED']);
   });
 
-  test('a body that is not JSON costs its route's token before it is refused', async () => {
+  test("a body that is not JSON costs its route's token before it is refused", async () => {
     const garbled = () => app().api().post('/api/chat/send').set(bearer(cast.bob)).set('Content-Type', 'application/json').send('{"receiverId": 1,');
     expect([(await garbled()).status, (await garbled()).status]).toEqual([400, 400]);
     expectRefusedOverRest(await app().api().post('/api/chat/send').set(bearer(cast.bob)).send({ receiverId: cast.alice, content: 'x' }));
