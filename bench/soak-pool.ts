@@ -2,23 +2,11 @@ import { ask, ClientProcesses } from './client-processes';
 import type { IdleResult, Pair, SoakClientResult, SoakSpec } from './protocol';
 import { type LatencySummary, mergeSamples, summarize } from './stats';
 
-/** What the soak's clients saw, all processes together. */
-export interface SoakTraffic {
-  sent: number;
-  skipped: number;
-  ackOk: number;
-  errors: Record<string, number>;
-  delivered: number;
-  lost: number;
-  duplicates: number;
-  senderCopies: number;
-  dropped: number;
-  dropReasons: Record<string, number>;
-  sessionExpired: number;
-  connectedAtEnd: number;
+/** What the soak's clients saw, all processes together: their counts, and the latencies summarised. */
+export type SoakTraffic = Omit<SoakClientResult, 'ackLatencyMs' | 'e2eLatencyMs'> & {
   ackLatencyMs: LatencySummary;
   e2eLatencyMs: LatencySummary;
-}
+};
 
 /** The orchestrator's handle on the soak's client processes (bench/soak-client.ts). */
 export class SoakPool extends ClientProcesses {
