@@ -91,6 +91,8 @@ it('starts from a DATA_DIR inside a 0700 directory and keeps its data across res
     db = await start(dataDir, { fallback });
     expect(await query(db.url, 'SELECT v FROM kept')).toEqual([{ v: 'still here' }]);
   } finally {
+    // Stop the cluster before removing its directory: a running postgres still writes there.
+    await Promise.all(started.splice(0).map((db) => db.stop()));
     fs.rmSync(fallback, { recursive: true, force: true });
   }
 });
