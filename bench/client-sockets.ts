@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { BenchUser } from './protocol';
+import type { BenchUser, ChildMessage, ParentMessage } from './protocol';
 
 /** Opening client sockets as N separate users would, shared by the load-generator processes. */
 
@@ -26,4 +26,31 @@ export async function pool<T>(items: readonly T[], limit: number, work: (item: T
     while (next < items.length) await work(items[next++]!);
   });
   await Promise.all(lanes);
+}
+
+/** A client process's reply to the orchestrator. */
+export const send = (message: ChildMessage) => process.send!(message);
+
+/**
+ * The loop of a client process: each message from the orchestrator goes to `handle`, and a
+ * failure (thrown, or rejected later through the returned `fail`) is reported as `failed`. The
+ * process leaves when the orchestrator dies, rather than linger with thousands of open sockets.
+ */
+export function serveOrchestrator(handle: (message: ParentMessage, fail: (err: unknown) => void) => void): void {
+  process.on('message', (message: ParentMessage) => {
+    const fail = (err: unknown) => send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+    try {
+      handle(message, fail);
+    } catch (err) {
+      fail(err);
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+/** Closes the sockets, tells the orchestrator, and leaves once the close frames are out. */
+export function closeAndExit(sockets: Iterable<Socket>): void {
+  for (const socket of sockets) socket.disconnect();
+  send({ type: 'closed' });
+  setTimeout(() => process.exit(0), 200);
 }

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client';
-import { CONTENT, connect, pool } from './client-sockets';
-import type { BenchUser, ChildMessage, IdleResult, OpenLoopSpec, ClosedLoopSpec, Pair, ParentMessage, RunResult, RunSpec } from './protocol';
+import { closeAndExit, CONTENT, connect, pool, send, serveOrchestrator } from './client-sockets';
+import type { BenchUser, IdleResult, OpenLoopSpec, ClosedLoopSpec, Pair, RunResult, RunSpec } from './protocol';
 import { SampleBuffer } from './stats';
 
 /**
@@ -26,7 +26,6 @@ interface Tracked {
 let connected: Socket[] = [];
 let pairs: PairSockets[] = [];
 let run: RunState | undefined;
-const send = (message: ChildMessage) => process.send!(message);
 
 async function connectPairs(url: string, list: Pair[], concurrency: number): Promise<void> {
   const result: PairSockets[] = new Array(list.length);
@@ -230,34 +229,24 @@ async function connectIdle(url: string, users: BenchUser[], concurrency: number)
 }
 
 function closeAll(): void {
-  for (const socket of connected) socket.disconnect();
+  closeAndExit(connected);
   connected = [];
   pairs = [];
-  send({ type: 'closed' });
-  // Let the close frames go out before leaving.
-  setTimeout(() => process.exit(0), 200);
 }
 
-process.on('message', (message: ParentMessage) => {
-  const fail = (err: unknown) => send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
-  try {
-    switch (message.type) {
-      case 'connect-pairs':
-        connectPairs(message.url, message.pairs, message.concurrency).catch(fail);
-        break;
-      case 'run':
-        startRun(message.spec);
-        break;
-      case 'connect-idle':
-        connectIdle(message.url, message.users, message.concurrency).catch(fail);
-        break;
-      case 'close':
-        closeAll();
-        break;
-    }
-  } catch (err) {
-    fail(err);
+serveOrchestrator((message, fail) => {
+  switch (message.type) {
+    case 'connect-pairs':
+      connectPairs(message.url, message.pairs, message.concurrency).catch(fail);
+      break;
+    case 'run':
+      startRun(message.spec);
+      break;
+    case 'connect-idle':
+      connectIdle(message.url, message.users, message.concurrency).catch(fail);
+      break;
+    case 'close':
+      closeAll();
+      break;
   }
 });
-// The orchestrator died: do not linger with thousands of open sockets.
-process.on('disconnect', () => process.exit(0));

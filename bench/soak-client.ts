@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io-client';
-import { CONTENT, connect, pool } from './client-sockets';
+import { closeAndExit, CONTENT, connect, pool, send, serveOrchestrator } from './client-sockets';
 import { openFileLimit, requireOpenFiles } from './descriptor-limits';
-import type { ChildMessage, IdleResult, Pair, ParentMessage, SoakClientResult, SoakSpec } from './protocol';
+import type { IdleResult, Pair, SoakClientResult, SoakSpec } from './protocol';
 import { SampleBuffer } from './stats';
 
 /**
@@ -27,7 +27,6 @@ let pairs: [number, number][] = [];
 let closing = false;
 let run: SoakRun | undefined;
 const drops = { count: 0, reasons: {} as Record<string, number>, sessionExpired: 0 };
-const send = (message: ChildMessage) => process.send!(message);
 
 function watch(userId: number, socket: Socket): void {
   socket.on('new_message', (event: { message?: { clientMessageId?: string | null } }) => run?.onNewMessage(userId, event?.message?.clientMessageId));
@@ -180,31 +179,21 @@ class SoakRun {
 
 function closeAll(): void {
   closing = true;
-  for (const socket of sockets.values()) socket.disconnect();
+  closeAndExit(sockets.values());
   sockets.clear();
-  send({ type: 'closed' });
-  // Let the close frames go out before leaving.
-  setTimeout(() => process.exit(0), 200);
 }
 
-process.on('message', (message: ParentMessage) => {
-  const fail = (err: unknown) => send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
-  try {
-    switch (message.type) {
-      case 'soak-connect':
-        connectPairs(message.url, message.pairs, message.concurrency).catch(fail);
-        break;
-      case 'soak-send':
-        if (run) throw new Error('the soak is already sending');
-        run = new SoakRun(message.spec);
-        break;
-      case 'close':
-        closeAll();
-        break;
-    }
-  } catch (err) {
-    fail(err);
+serveOrchestrator((message, fail) => {
+  switch (message.type) {
+    case 'soak-connect':
+      connectPairs(message.url, message.pairs, message.concurrency).catch(fail);
+      break;
+    case 'soak-send':
+      if (run) throw new Error('the soak is already sending');
+      run = new SoakRun(message.spec);
+      break;
+    case 'close':
+      closeAll();
+      break;
   }
 });
-// The orchestrator died: do not linger with thousands of open sockets.
-process.on('disconnect', () => process.exit(0));
