@@ -8,6 +8,7 @@ import { READ_ENDPOINTS } from './reads';
 import { ratio } from './stats';
 import { fmt, kib, table } from './text-table';
 import type { SoakFigures } from './soak';
+import { renderKnee, stepAt } from './knee-report';
 import { renderSoak, soakTargets } from './soak-report';
 import type { KneeResult, KneeStep, MeasuredRun } from './throughput';
 
@@ -67,10 +68,6 @@ export interface TargetCheck {
   status: 'met' | 'must-met' | 'missed' | 'not-measured';
 }
 
-
-function stepAt(knee: KneeResult, rate: number) {
-  return knee.steps.find((s) => s.rate === rate);
-}
 
 export function evaluateTargets(r: BenchResults): TargetCheck[] {
   const checks: TargetCheck[] = [];
@@ -200,33 +197,7 @@ export function renderTables(r: BenchResults): string {
     out += table(`Closed loop: ${r.closedLoop.pairs} pairs × ${r.closedLoop.inFlight} in flight`, ['', 'relay', 'duet', 'duet/relay'], runRows(r.closedLoop.relay, r.closedLoop.duet));
   }
   if (r.knee) {
-    const rates = [...new Set([...r.knee.relay.steps, ...r.knee.duet.steps].map((s) => s.rate))].sort((a, b) => a - b);
-    const cell = (k: KneeResult, rate: number) => {
-      const s = stepAt(k, rate);
-      return s ? `${fmt(s.e2eLatencyMs.p50, 2)} / ${fmt(s.e2eLatencyMs.p99, 2)} ${s.pass ? 'ok' : 'FAIL'}` : 'not run';
-    };
-    const rows = rates.map((rate) => {
-      const d = stepAt(r.knee!.duet, rate);
-      return [
-        `${rate}`,
-        cell(r.knee!.relay, rate),
-        cell(r.knee!.duet, rate),
-        d ? fmt(d.ackedPerSec) : '—',
-        d ? fmt(d.cpu.duet?.cores, 2) : '—',
-        d ? fmt(d.cpu.postgres?.cores, 2) : '—',
-        d && !d.pass ? d.failures.join('; ') : '',
-      ];
-    });
-    rows.push(['knee', `${r.knee.relay.knee ?? 'none'}`, `${r.knee.duet.knee ?? 'none'}`, '', '', '', fmt(ratio(r.knee.duet.knee, r.knee.relay.knee), 2) + ' of relay']);
-    out += table(
-      `Open loop (${r.knee.pairs} pairs): e2e p50 / p99 ms per step; knee = highest rate with p99 ≤ ${r.knee.p99BoundMs} ms, 0 lost/dup/errors`,
-      ['msgs/s', 'relay', 'duet', 'duet acked/s', 'duet CPU', 'pg CPU', 'duet failures'],
-      rows,
-    );
-    for (const [name, k] of [['relay', r.knee.relay], ['duet', r.knee.duet]] as const) {
-      if (k.stoppedEarly) out += `  (${name}: ${k.stoppedEarly})\n`;
-      if (k.failedBelowKnee.length) out += `  (${name}: steps below its knee failed: ${k.failedBelowKnee.join(', ')} msgs/s)\n`;
-    }
+    out += renderKnee(r.knee);
     out += backgroundTable(r.closedLoop?.duet, r.knee.duet.steps);
   }
   if (r.reads && r.reads.levels.length) {
