@@ -93,10 +93,10 @@ async function throughput(s: Session, results: BenchResults): Promise<void> {
   if (!postmaster) results.notes.push('PostgreSQL runs where /proc cannot see it: no postgres CPU figures');
 
   const targets: Target[] = [
-    { name: 'relay', url: s.relay!.url, probes: [processProbe('relay', s.relay!.pid)] },
+    { name: 'relay', urls: [s.relay!.url], probes: [processProbe('relay', s.relay!.pid)] },
     {
       name: 'duet',
-      url: s.duet!.url,
+      urls: [s.duet!.url],
       probes: [processProbe('duet', s.duet!.pid), ...(postmaster ? [postgresProbe(postmaster)] : [])],
       background: new BackgroundProbe(db, `${s.duet!.url}/metrics`),
       storedRows: async (tag) => {
@@ -116,7 +116,7 @@ async function throughput(s: Session, results: BenchResults): Promise<void> {
     const pool = GeneratorPool.start(options.generatorProcesses, 4096 + options.pairs * 2);
     s.pools.add(pool);
     try {
-      await pool.connectPairs(target.url, pairs);
+      await pool.connectPairs(target.urls, pairs);
       if (options.parts.has('closed')) {
         say(`closed loop, ${target.name}: ${options.pairs} pairs × ${options.inFlight} in flight, ${options.closedSeconds} s`);
         const run = await closedLoop(target, pool, options);

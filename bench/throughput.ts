@@ -9,7 +9,8 @@ import type { RunSpec } from './protocol';
 
 export interface Target {
   name: 'relay' | 'duet';
-  url: string;
+  /** The server, or every node of a cluster. */
+  urls: string[];
   /** The server process, plus PostgreSQL for Duet. */
   probes: CpuProbe[];
   /** Duet only: rows stored under a run's clientMessageId prefix, for duplicate and missing counts. */
