@@ -8,6 +8,7 @@ import { READ_ENDPOINTS } from './reads';
 import { ratio } from './stats';
 import { fmt, kib, table } from './text-table';
 import type { SoakFigures } from './soak';
+import { type ClusterInfo, clusterTargets, serviceCpuPerMessage } from './cluster-report';
 import { renderKnee, stepAt } from './knee-report';
 import { renderSoak, soakTargets } from './soak-report';
 import type { KneeResult, KneeStep, MeasuredRun } from './throughput';
@@ -33,12 +34,15 @@ export interface BenchResults {
   options: Record<string, unknown>;
   machine: MachineInfo;
   database: 'embedded' | 'BENCH_DATABASE_URL';
-  closedLoop?: { pairs: number; inFlight: number; relay: MeasuredRun; duet: MeasuredRun };
+  /** With --nodes N > 1: the cluster the `cluster` runs below were measured on. */
+  cluster?: ClusterInfo;
+  closedLoop?: { pairs: number; inFlight: number; relay: MeasuredRun; duet: MeasuredRun; cluster?: MeasuredRun };
   knee?: {
     p99BoundMs: number;
     pairs: number;
     relay: KneeResult;
     duet: KneeResult;
+    cluster?: KneeResult;
   };
   reads?: { shape: SeedShape; levels: ReadLevel[] };
   idle?: IdleRun & {
@@ -150,26 +154,45 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
       );
     }
   } else add('RSS per idle socket', '≤ 20 KiB', null, '—', null);
+  checks.push(...clusterTargets(r));
   checks.push(...soakTargets(r.soak, (r.options.parts as string[] | undefined)?.includes('soak') ?? false));
   return checks;
 }
 
-function runRows(relay: MeasuredRun, duet: MeasuredRun): string[][] {
-  const row = (label: string, a: number | null | undefined, b: number | null | undefined, digits = 1) => [label, fmt(a, digits), fmt(b, digits), fmt(ratio(b, a), 2)];
-  const cpu = (run: MeasuredRun, label: string) => run.cpu[label];
+/**
+ * One row per figure: relay, Duet and duet/relay, and after a cluster run the cluster and
+ * cluster/one node. A figure the relay does not have (PostgreSQL) leaves its ratio blank.
+ */
+function runRows(relay: MeasuredRun, duet: MeasuredRun, cluster?: MeasuredRun): string[][] {
+  type Pick = (run: MeasuredRun, server: string) => number | null | undefined;
+  const row = (label: string, pick: Pick, digits = 1) => {
+    const [a, b] = [pick(relay, 'relay'), pick(duet, 'duet')];
+    const cells = [label, fmt(a, digits), fmt(b, digits), a === null || a === undefined ? '' : fmt(ratio(b, a), 2)];
+    if (cluster) cells.push(fmt(pick(cluster, 'duet'), digits), fmt(ratio(pick(cluster, 'duet'), b), 2));
+    return cells;
+  };
+  const text = (label: string, pick: (run: MeasuredRun) => string) => [label, pick(relay), pick(duet), '', ...(cluster ? [pick(cluster), ''] : [])];
+  const cores = (label?: string): Pick => (run, server) => run.cpu[label ?? server]?.cores;
+  const perMessage = (label?: string): Pick => (run, server) => run.cpu[label ?? server]?.usPerMessage;
+  const nodes = Object.keys(cluster?.cpu ?? {}).filter((label) => /^duet-\d+$/.test(label));
   return [
-    row('acked msgs/s', relay.ackedPerSec, duet.ackedPerSec),
-    row('delivered msgs/s', relay.deliveredPerSec, duet.deliveredPerSec),
-    ...(['p50', 'p95', 'p99', 'max'] as const).map((p) => row(`ack latency ${p} ms`, relay.ackLatencyMs[p], duet.ackLatencyMs[p], 2)),
-    ...(['p50', 'p95', 'p99', 'max'] as const).map((p) => row(`e2e latency ${p} ms`, relay.e2eLatencyMs[p], duet.e2eLatencyMs[p], 2)),
-    ['errors', fmt(relay.errorCount), fmt(duet.errorCount), ''],
-    ['lost', fmt(relay.lost), fmt(duet.lost), ''],
-    ['duplicates (delivered / stored)', `${relay.duplicates} / —`, `${duet.duplicates} / ${fmt(duet.stored?.duplicates)}`, ''],
-    row('server CPU cores', cpu(relay, 'relay')?.cores, cpu(duet, 'duet')?.cores, 2),
-    row('server CPU µs/msg', cpu(relay, 'relay')?.usPerMessage, cpu(duet, 'duet')?.usPerMessage),
-    ['postgres CPU cores', '—', fmt(cpu(duet, 'postgres')?.cores, 2), ''],
-    ['postgres CPU µs/msg', '—', fmt(cpu(duet, 'postgres')?.usPerMessage), ''],
-    row('generator CPU cores', cpu(relay, 'generator')?.cores, cpu(duet, 'generator')?.cores, 2),
+    row('acked msgs/s', (run) => run.ackedPerSec),
+    row('delivered msgs/s', (run) => run.deliveredPerSec),
+    ...(['p50', 'p95', 'p99', 'max'] as const).map((p) => row(`ack latency ${p} ms`, (run) => run.ackLatencyMs[p], 2)),
+    ...(['p50', 'p95', 'p99', 'max'] as const).map((p) => row(`e2e latency ${p} ms`, (run) => run.e2eLatencyMs[p], 2)),
+    text('errors', (run) => fmt(run.errorCount)),
+    text('lost', (run) => fmt(run.lost)),
+    text('duplicates (delivered / stored)', (run) => `${run.duplicates} / ${fmt(run.stored?.duplicates)}`),
+    row('server CPU cores', cores(), 2),
+    row('server CPU µs/msg', perMessage()),
+    ...nodes.flatMap((node) => [row(`  ${node} CPU cores`, cores(node), 2), row(`  ${node} CPU µs/msg`, perMessage(node))]),
+    row('postgres CPU cores', cores('postgres'), 2),
+    row('postgres CPU µs/msg', perMessage('postgres')),
+    ...(cluster ? [row('redis CPU cores', cores('redis'), 2), row('redis CPU µs/msg', perMessage('redis'))] : []),
+    row('generator CPU cores', cores('generator'), 2),
+    ...(cluster
+      ? [row('generator CPU µs/msg', perMessage('generator')), row('server + postgres + redis µs/msg', (run, server) => serviceCpuPerMessage(run, server))]
+      : []),
   ];
 }
 
@@ -194,10 +217,13 @@ function backgroundTable(closed: MeasuredRun | undefined, steps: KneeStep[]): st
 export function renderTables(r: BenchResults): string {
   let out = '';
   if (r.closedLoop) {
-    out += table(`Closed loop: ${r.closedLoop.pairs} pairs × ${r.closedLoop.inFlight} in flight`, ['', 'relay', 'duet', 'duet/relay'], runRows(r.closedLoop.relay, r.closedLoop.duet));
+    const { relay, duet, cluster } = r.closedLoop;
+    const nodes = r.cluster?.nodes;
+    const headers = ['', 'relay', 'duet', 'duet/relay', ...(cluster ? [`duet ×${nodes} nodes`, `${nodes} nodes/1 node`] : [])];
+    out += table(`Closed loop: ${r.closedLoop.pairs} pairs × ${r.closedLoop.inFlight} in flight`, headers, runRows(relay, duet, cluster));
   }
   if (r.knee) {
-    out += renderKnee(r.knee);
+    out += renderKnee(r.knee, r.cluster?.nodes);
     out += backgroundTable(r.closedLoop?.duet, r.knee.duet.steps);
   }
   if (r.reads && r.reads.levels.length) {
