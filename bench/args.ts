@@ -42,7 +42,7 @@ export interface BenchOptions {
   profileDuet: boolean;
   /** Extra node flags for Duet's process, for A/B runs of V8 settings. */
   duetNodeArgs: string[];
-  /** Above 1: the send path is also measured on a cluster of this many Duet nodes and Redis. */
+  /** Above 1: the send path and idle sockets are also measured on a cluster of this many Duet nodes and Redis. */
   nodes: number;
   databaseUrl?: string;
 }
@@ -73,7 +73,7 @@ Soak (in no profile; ask for it: --only soak):
   --soak-rate R        messages per second, all pairs together (default 50)
   --soak-warmup S      warm-up seconds before memory is first read (default 60)
 Several nodes:
-  --nodes N            also run the closed loop and the knee on N Duet nodes sharing PostgreSQL and
+  --nodes N            also run closed loop, knee and idle sockets on N Duet nodes sharing PostgreSQL and
                        Redis, the two users of each pair on different nodes (default 1: no cluster run);
                        Redis is the machine's at 127.0.0.1:6379 if it answers, else a private redis-server
 Other:

@@ -49,13 +49,16 @@ export class GeneratorPool extends ClientProcesses {
     return mergeResults(results, spec.durationMs);
   }
 
-  /** Opens idle sockets from every process at once; the connect rate spans first start to last success. */
-  async connectIdle(url: string, users: BenchUser[], concurrencyPerProcess: number): Promise<IdleResult> {
+  /**
+   * Opens idle sockets from every process at once; the connect rate spans first start to last
+   * success. With several URLs (cluster nodes), process i connects to node i: as many processes per node.
+   */
+  async connectIdle(urls: readonly string[], users: BenchUser[], concurrencyPerProcess: number): Promise<IdleResult> {
     const results = await Promise.all(
       this.children.map((child, i) =>
         ask(
           child,
-          { type: 'connect-idle', url, users: users.filter((_, k) => k % this.size === i), concurrency: concurrencyPerProcess },
+          { type: 'connect-idle', url: urls[i % urls.length]!, users: users.filter((_, k) => k % this.size === i), concurrency: concurrencyPerProcess },
           'idle-connected',
         ).then((m) => m.result),
       ),

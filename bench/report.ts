@@ -61,6 +61,8 @@ export interface IdleRun {
   users: string;
   relay: IdleFigures;
   duet: IdleFigures;
+  /** With --nodes N > 1: the same users spread over the cluster's nodes. */
+  cluster?: IdleFigures;
 }
 
 export interface TargetCheck {
@@ -159,21 +161,31 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
   return checks;
 }
 
+/** Columns of a table that compares the relay, Duet and, after a cluster run, the cluster. */
+const comparisonHeaders = (cluster: boolean, nodes?: number) =>
+  ['', 'relay', 'duet', 'duet/relay', ...(cluster ? [`duet ×${nodes} nodes`, `${nodes} nodes/1 node`] : [])];
+
+type Pick<T> = (figures: T, server: 'relay' | 'duet') => number | null | undefined;
+
 /**
- * One row per figure: relay, Duet and duet/relay, and after a cluster run the cluster and
- * cluster/one node. A figure the relay does not have (PostgreSQL) leaves its ratio blank.
+ * Rows for those columns: each value, duet/relay (blank when the relay has no such figure, e.g.
+ * PostgreSQL's) and cluster/one node. `server` is the label of the server's own CPU figures.
  */
-function runRows(relay: MeasuredRun, duet: MeasuredRun, cluster?: MeasuredRun): string[][] {
-  type Pick = (run: MeasuredRun, server: string) => number | null | undefined;
-  const row = (label: string, pick: Pick, digits = 1) => {
+function comparisonRow<T>(relay: T, duet: T, cluster?: T) {
+  return (label: string, pick: Pick<T>, digits = 1): string[] => {
     const [a, b] = [pick(relay, 'relay'), pick(duet, 'duet')];
     const cells = [label, fmt(a, digits), fmt(b, digits), a === null || a === undefined ? '' : fmt(ratio(b, a), 2)];
     if (cluster) cells.push(fmt(pick(cluster, 'duet'), digits), fmt(ratio(pick(cluster, 'duet'), b), 2));
     return cells;
   };
+}
+
+/** The send path's figures, one row each; a cluster adds each node's CPU, Redis and the service's total. */
+function runRows(relay: MeasuredRun, duet: MeasuredRun, cluster?: MeasuredRun): string[][] {
+  const row = comparisonRow(relay, duet, cluster);
   const text = (label: string, pick: (run: MeasuredRun) => string) => [label, pick(relay), pick(duet), '', ...(cluster ? [pick(cluster), ''] : [])];
-  const cores = (label?: string): Pick => (run, server) => run.cpu[label ?? server]?.cores;
-  const perMessage = (label?: string): Pick => (run, server) => run.cpu[label ?? server]?.usPerMessage;
+  const cores = (label?: string): Pick<MeasuredRun> => (run, server) => run.cpu[label ?? server]?.cores;
+  const perMessage = (label?: string): Pick<MeasuredRun> => (run, server) => run.cpu[label ?? server]?.usPerMessage;
   const nodes = Object.keys(cluster?.cpu ?? {}).filter((label) => /^duet-\d+$/.test(label));
   return [
     row('acked msgs/s', (run) => run.ackedPerSec),
@@ -194,6 +206,29 @@ function runRows(relay: MeasuredRun, duet: MeasuredRun, cluster?: MeasuredRun): 
       ? [row('generator CPU µs/msg', perMessage('generator')), row('server + postgres + redis µs/msg', (run, server) => serviceCpuPerMessage(run, server))]
       : []),
   ];
+}
+
+/** Idle sockets of each server; `memory`: with the RSS rows (measured once the sockets settled). */
+function idleTable(title: string, run: IdleRun, memory: boolean, nodes?: number): string {
+  const row = comparisonRow(run.relay, run.duet, run.cluster);
+  const mib = (bytes: number | null) => (bytes ?? 0) / 2 ** 20;
+  const cluster = Boolean(run.cluster);
+  return table(title, comparisonHeaders(cluster, nodes), [
+    row('connected', (f) => f.connected, 0),
+    row('failed', (f) => f.failed, 0),
+    row('connect rate sockets/s', (f) => f.connectRate, 0),
+    ...(memory
+      ? [
+          row('RSS per socket KiB', (f) => kib(f.rssPerSocketBytes)),
+          row('RSS before MiB', (f) => mib(f.rssBeforeBytes)),
+          row('RSS after MiB', (f) => mib(f.rssAfterBytes)),
+          ...(cluster ? [row('redis RSS per socket KiB', (f) => kib(f.redisRssPerSocketBytes))] : []),
+        ]
+      : []),
+    row('server CPU s while connecting', (f) => f.connectCpuSeconds.server, 2),
+    ...(cluster ? [row('redis CPU s while connecting', (f) => f.connectCpuSeconds.redis, 2)] : []),
+    row('generator CPU s while connecting', (f) => f.connectCpuSeconds.generator, 2),
+  ]);
 }
 
 /** Duet's side of each run: what else ran while it was measured. */
@@ -218,8 +253,7 @@ export function renderTables(r: BenchResults): string {
   let out = '';
   if (r.closedLoop) {
     const { relay, duet, cluster } = r.closedLoop;
-    const nodes = r.cluster?.nodes;
-    const headers = ['', 'relay', 'duet', 'duet/relay', ...(cluster ? [`duet ×${nodes} nodes`, `${nodes} nodes/1 node`] : [])];
+    const headers = comparisonHeaders(Boolean(cluster), r.cluster?.nodes);
     out += table(`Closed loop: ${r.closedLoop.pairs} pairs × ${r.closedLoop.inFlight} in flight`, headers, runRows(relay, duet, cluster));
   }
   if (r.knee) {
@@ -242,28 +276,9 @@ export function renderTables(r: BenchResults): string {
     );
   }
   if (r.idle) {
-    const { relay, duet } = r.idle;
-    const row = (label: string, a: number | null, b: number | null, digits = 1) => [label, fmt(a, digits), fmt(b, digits), fmt(ratio(b, a), 2)];
-    out += table(`Idle sockets (${r.idle.users})`, ['', 'relay', 'duet', 'duet/relay'], [
-      row('connected', relay.connected, duet.connected, 0),
-      row('failed', relay.failed, duet.failed, 0),
-      row('connect rate sockets/s', relay.connectRate, duet.connectRate, 0),
-      row('RSS per socket KiB', kib(relay.rssPerSocketBytes), kib(duet.rssPerSocketBytes)),
-      row('RSS before MiB', (relay.rssBeforeBytes ?? 0) / 2 ** 20, (duet.rssBeforeBytes ?? 0) / 2 ** 20),
-      row('RSS after MiB', (relay.rssAfterBytes ?? 0) / 2 ** 20, (duet.rssAfterBytes ?? 0) / 2 ** 20),
-      row('server CPU s while connecting', relay.connectCpuSeconds.server ?? null, duet.connectCpuSeconds.server ?? null, 2),
-      row('generator CPU s while connecting', relay.connectCpuSeconds.generator ?? null, duet.connectCpuSeconds.generator ?? null, 2),
-    ]);
+    out += idleTable(`Idle sockets (${r.idle.users})`, r.idle, true, r.cluster?.nodes);
     const bare = r.idle.withoutPartners;
-    if (bare) {
-      out += table(`Connects without presence fan-out (${bare.users})`, ['', 'relay', 'duet', 'duet/relay'], [
-        row('connected', bare.relay.connected, bare.duet.connected, 0),
-        row('failed', bare.relay.failed, bare.duet.failed, 0),
-        row('connect rate sockets/s', bare.relay.connectRate, bare.duet.connectRate, 0),
-        row('server CPU s while connecting', bare.relay.connectCpuSeconds.server ?? null, bare.duet.connectCpuSeconds.server ?? null, 2),
-        row('generator CPU s while connecting', bare.relay.connectCpuSeconds.generator ?? null, bare.duet.connectCpuSeconds.generator ?? null, 2),
-      ]);
-    }
+    if (bare) out += idleTable(`Connects without presence fan-out (${bare.users})`, bare, false, r.cluster?.nodes);
   }
   if (r.soak) out += renderSoak(r.soak);
   if (r.targets) {

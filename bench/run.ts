@@ -247,16 +247,16 @@ async function idle(s: Session, results: BenchResults): Promise<void> {
     ids = [...ids, ...(await s.db!.createUsers(`bench-idle-${s.tag}-`, options.idleSockets - ids.length))];
     who = `${options.idleSockets.toLocaleString('en')} users (${seededUserIds.length ? 'some' : 'none'} with conversations)`;
   }
-  results.idle = await idleRun(s, ids, who);
+  results.idle = await idleRun(s, results, ids, who);
   if (withPartners) {
     // The issue's connect-rate target is JWT plus user lookup; seeded users add a presence frame to
     // every online partner per connect. New users, who have no partners, measure the target as worded.
     const fresh = await s.db!.createUsers(`bench-bare-${s.tag}-`, options.idleSockets);
-    results.idle.withoutPartners = await idleRun(s, fresh, `${options.idleSockets.toLocaleString('en')} new users without conversations`);
+    results.idle.withoutPartners = await idleRun(s, results, fresh, `${options.idleSockets.toLocaleString('en')} new users without conversations`);
   }
 }
 
-async function idleRun(s: Session, ids: number[], who: string): Promise<IdleRun> {
+async function idleRun(s: Session, results: BenchResults, ids: number[], who: string): Promise<IdleRun> {
   const { options } = s;
   // Fresh server processes: the RSS per socket must not be hidden in heap left free by earlier parts.
   say(`restarting both servers for idle sockets of ${who}`);
@@ -270,12 +270,22 @@ async function idleRun(s: Session, ids: number[], who: string): Promise<IdleRun>
     warmupSockets: options.idleWarmupSockets,
   };
   say(`idle sockets, relay: ${users.length}`);
-  const relay = await measureIdle(s.relay!.url, s.relay!.pid, users, idleOptions);
+  const relay = await measureIdle({ urls: [s.relay!.url], pids: [s.relay!.pid] }, users, idleOptions);
   say(`  ${relay.connected} connected at ${relay.connectRate}/s, ${relay.rssPerSocketBytes} B RSS per socket`);
   say(`idle sockets, duet: ${users.length}`);
-  const duet = await measureIdle(s.duet!.url, s.duet!.pid, users, idleOptions);
+  const duet = await measureIdle({ urls: [s.duet!.url], pids: [s.duet!.pid] }, users, idleOptions);
   say(`  ${duet.connected} connected at ${duet.connectRate}/s, ${duet.rssPerSocketBytes} B RSS per socket`);
-  return { users: who, relay, duet };
+  if (options.nodes === 1) return { users: who, relay, duet };
+  // Fresh nodes, like the restarted servers above; the users spread evenly over them.
+  const cluster = await startClusterFor(s, results);
+  try {
+    say(`idle sockets, ${options.nodes} nodes: ${users.length}`);
+    const figures = await measureIdle({ urls: cluster.urls, pids: cluster.nodes.map((node) => node.pid), redisPid: s.redis!.pid }, users, idleOptions);
+    say(`  ${figures.connected} connected at ${figures.connectRate}/s, ${figures.rssPerSocketBytes} B RSS per socket (all nodes), Redis ${figures.redisRssPerSocketBytes ?? '—'} B`);
+    return { users: who, relay, duet, cluster: figures };
+  } finally {
+    await s.stopCluster();
+  }
 }
 
 async function soak(s: Session, results: BenchResults): Promise<void> {
