@@ -86,13 +86,19 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return now`);
 
 /**
- * KEYS: node. ARGV: key prefix, node id, then user id and count pairs. Makes Redis hold this node's
- * sockets as it knows them (after an outage, in which Redis may have lost everything).
+ * KEYS: node, leaving. ARGV: key prefix, node id, then user id and count pairs. Makes Redis hold
+ * this node's sockets as it knows them (after an outage, in which Redis may have lost everything);
+ * users who left this node meanwhile and have no socket elsewhere are settled by the next sweep.
  */
-const RESYNC = new LuaScript(`local prefix = ARGV[1]
+const RESYNC = new LuaScript(`${REDIS_NOW_MS}
+local prefix = ARGV[1]
 local node = ARGV[2]
 for _, userId in ipairs(redis.call('HKEYS', KEYS[1])) do
-  redis.call('HDEL', prefix .. 'presence:user:' .. userId, node)
+  local userKey = prefix .. 'presence:user:' .. userId
+  redis.call('HDEL', userKey, node)
+  if redis.call('HLEN', userKey) == 1 and redis.call('HEXISTS', userKey, 'on') == 1 then
+    redis.call('ZADD', KEYS[2], 'NX', now, userId)
+  end
 end
 redis.call('DEL', KEYS[1])
 for i = 3, #ARGV, 2 do
@@ -187,7 +193,7 @@ export class RedisPresenceStore implements PresenceStore {
     const counts = this.local.socketCounts();
     const args: Array<string | number> = [this.link.settings.keyPrefix, this.options.nodeId];
     for (const [userId, count] of counts) args.push(userId, count);
-    await RESYNC.run(this.link.client, [this.keys.node], args);
+    await RESYNC.run(this.link.client, [this.keys.node, this.keys.leaving], args);
     await HEARTBEAT.run(this.link.client, [this.keys.nodes], [this.options.nodeId, this.options.heartbeatTtlMs]);
   }
 
