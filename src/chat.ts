@@ -39,6 +39,8 @@ import { SendBatchRepository } from './messages/send-batch.repository';
 import { FairUse } from './limits/fair-use';
 import type { BucketConfig, RateClass, RateLimits } from './limits/rate-classes';
 import { MemoryTokenBucketStore, type TokenBucketStore } from './limits/token-bucket-store';
+import { type Cluster, joinCluster } from './cluster/cluster';
+import { DEFAULT_REDIS_KEY_PREFIX, type RedisSettings } from './cluster/redis-settings';
 import { type ChatMetrics, createMetrics } from './ops/metrics';
 import { DependencyProbe, type Readiness, ReadinessCheck } from './ops/readiness';
 import { createRealtime, DEFAULT_REALTIME_OPTIONS, type Realtime, type RealtimeOptions } from './realtime/realtime';
@@ -66,8 +68,13 @@ export interface ChatOptions {
   users?: Partial<HostUsersConfig>;
   /** Limits; `rates` may name only the classes and fields that differ from the defaults. */
   limits?: Partial<Omit<LimitsConfig, 'rates'>> & { rates?: Partial<Record<RateClass, Partial<BucketConfig>>> };
-  /** Where the fair-use token buckets live (default: this process's memory). */
+  /** Where the fair-use token buckets live (default: this process's memory, or Redis with `redis`). */
   rateLimitStore?: TokenBucketStore;
+  /**
+   * Several nodes (REDIS_URL): Socket.IO events, presence, typing and the token buckets are shared
+   * through this Redis (7.0 or later); `keyPrefix` (default `duet:`) starts every key Duet uses.
+   */
+  redis?: { url: string; keyPrefix?: string };
   logger?: Logger;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
@@ -160,9 +167,12 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   if (options.migrate ?? true) await migrate(sequelize, users);
 
   const sql = new Sql(sequelize, databaseTimeoutMs);
+  const redis: RedisSettings | undefined = options.redis && { url: options.redis.url, keyPrefix: options.redis.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX };
+  const cluster: Cluster | undefined = redis && (await joinCluster(redis, logger));
+  const probeOptions = { timeoutMs: databaseTimeoutMs, reuseMs: READINESS_REUSE_MS, logger };
   const readiness = new ReadinessCheck({
-    database: new DependencyProbe('database', () => sql.ping(), { timeoutMs: databaseTimeoutMs, reuseMs: READINESS_REUSE_MS, logger }),
-    // redis: the Redis engine (REDIS_URL) plugs its probe in here.
+    database: new DependencyProbe('database', () => sql.ping(), probeOptions),
+    redis: cluster && new DependencyProbe('Redis', () => cluster.link.ping(), probeOptions),
   });
   const userCacheMs = options.userCacheMs ?? 30_000;
   const userDirectory = new UserDirectory(sql, defineUserModel(sequelize, users), userCacheMs);
@@ -236,7 +246,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       ? startPeriodic('retention purge', RETENTION_INTERVAL_MS, () => admin.purgeDeletedBefore(new Date(Date.now() - retentionDays * DAY_MS)), logger)
       : undefined;
   const verifier = new TokenVerifier(auth, userDirectory);
-  const fairUse = new FairUse(options.rateLimitStore ?? new MemoryTokenBucketStore(), conversations, {
+  const fairUse = new FairUse(options.rateLimitStore ?? cluster?.rateLimitStore ?? new MemoryTokenBucketStore(), conversations, {
     rates: limits.rates,
     exemptUserIds: new Set(limits.exemptUserIds),
     userConcurrency: 1,
@@ -269,7 +279,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       if (realtime) throw new Error('createChat: attach() was already called');
       realtime = createRealtime(
         server,
-        { sql, verifier, fairUse, socketMaxPending: limits.socketMaxPending, conversations, messages, users: userDirectory, userCacheMs, logger, originPolicy },
+        { sql, verifier, fairUse, socketMaxPending: limits.socketMaxPending, conversations, messages, users: userDirectory, userCacheMs, logger, originPolicy, cluster },
         { ...DEFAULT_REALTIME_OPTIONS, ...options.realtime },
       );
       target = realtime.notifier;
@@ -281,6 +291,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       orphanSweep?.();
       retention?.();
       await realtime?.close();
+      await cluster?.close();
       if (ownsDatabase) await sequelize.close();
     },
   };

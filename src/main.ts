@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     attachments: config.attachments,
     retentionDays: config.retentionDays,
     corsOrigins: config.corsOrigins,
+    redis: config.redis,
   });
   if (embedded) {
     const seeded = await seed(chat.sequelize, config.users);

@@ -7,6 +7,7 @@ import { DEFAULT_RATE_LIMITS, envPrefix, RATE_CLASSES, type RateLimits } from '.
 import { parseUserId } from '../shared/ids';
 import { normalizeOrigins } from '../http/origin-policy';
 import { DEFAULT_DATABASE_TIMEOUT_MS } from '../db/sql';
+import { DEFAULT_REDIS_KEY_PREFIX, type RedisSettings } from '../cluster/redis-settings';
 
 /**
  * The one place that reads the environment. Everything else receives a frozen Config (or, in
@@ -62,7 +63,8 @@ export interface Config {
   embeddedPostgresDir?: string;
   migrateOnStart: boolean;
   logLevel: string;
-  redisUrl?: string;
+  /** REDIS_URL and REDIS_KEY_PREFIX: several nodes (docs/scaling.md); unset: one node, no Redis. */
+  redis?: RedisSettings;
   auth: AuthConfig;
   users: HostUsersConfig;
   limits: LimitsConfig;
@@ -245,7 +247,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     embeddedPostgresDir: optionalPath(env, 'EMBEDDED_PG_DIR'),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
-    redisUrl: optional(env, 'REDIS_URL'),
+    redis: redisSettings(env),
     auth,
     users,
     limits: {
@@ -271,4 +273,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUT_MS, 100, 600_000),
   };
   return Object.freeze(config);
+}
+
+function redisSettings(env: Env): RedisSettings | undefined {
+  const url = optional(env, 'REDIS_URL');
+  if (!url) return undefined;
+  if (!/^rediss?:\/\//.test(url)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${url}"`);
+  return { url, keyPrefix: optional(env, 'REDIS_KEY_PREFIX') ?? DEFAULT_REDIS_KEY_PREFIX };
 }

@@ -37,9 +37,19 @@ function createUmzug(sequelize: Sequelize, kind: Kind, hostUsers: HostUsersConfi
   });
 }
 
+/** pg_advisory_xact_lock's key for Duet's migrations ('duet' in ASCII). */
+const MIGRATIONS_LOCK = 0x64756574;
+
+/**
+ * Nodes that start together apply the migrations once: each waits for the lock, held by a
+ * transaction of its own for as long as the migrations take, and then finds nothing left to do.
+ */
 export async function migrate(sequelize: Sequelize, hostUsers: HostUsersConfig): Promise<string[]> {
-  const done = await createUmzug(sequelize, 'migrations', hostUsers).up();
-  return done.map((m) => m.name);
+  return sequelize.transaction(async (transaction) => {
+    await sequelize.query(`SELECT pg_advisory_xact_lock(${MIGRATIONS_LOCK})`, { transaction });
+    const done = await createUmzug(sequelize, 'migrations', hostUsers).up();
+    return done.map((m) => m.name);
+  });
 }
 
 export async function seed(sequelize: Sequelize, hostUsers: HostUsersConfig): Promise<string[]> {

@@ -72,8 +72,8 @@ function withinTimeout(check: Promise<boolean>, ms: number): Promise<boolean> {
 }
 
 /**
- * The node's readiness from its dependencies' probes. `redis` is the seam for the Redis engine
- * (REDIS_URL, several nodes): until it passes its probe here, Redis is reported 'off'.
+ * The node's readiness from its dependencies' probes; without a Redis probe (no REDIS_URL, one
+ * node) Redis is reported 'off'.
  */
 export class ReadinessCheck {
   constructor(private readonly probes: { database: DependencyProbe; redis?: DependencyProbe }) {}

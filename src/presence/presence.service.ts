@@ -62,6 +62,16 @@ export class PresenceService {
     });
   }
 
+  /**
+   * Announces the users another node left in their grace period, or that died holding their
+   * sockets (several nodes only). Returns how many.
+   */
+  async sweep(): Promise<number> {
+    const swept = (await this.deps.store.sweep?.()) ?? [];
+    for (const { userId, at } of swept) await this.departed(userId, at);
+    return swept.length;
+  }
+
   /** Records everyone still leaving as gone now (on shutdown), so lastSeenAt is not lost. */
   async close(): Promise<void> {
     const pending = [...this.leaving.entries()];
@@ -75,6 +85,10 @@ export class PresenceService {
     if (this.leaving.get(userId)?.at !== at) return;
     this.leaving.delete(userId);
     if ((await this.deps.store.graceExpired(userId)) !== 'announce-offline') return;
+    await this.departed(userId, at);
+  }
+
+  private async departed(userId: number, at: Date): Promise<void> {
     const partners = await this.deps.repository.departure(userId, at);
     this.announce(partners, { userId, online: false, lastSeenAt: at.toISOString() });
   }

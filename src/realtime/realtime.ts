@@ -16,6 +16,10 @@ import type { Logger } from '../shared/logger';
 import type { UserDirectory } from '../users/user.directory';
 import type { OriginPolicy } from '../http/origin-policy';
 import { TRANSPORT_SECURITY_HEADERS } from '../http/security-headers';
+import type { Cluster } from '../cluster/cluster';
+import { clusterSocketAdapter } from '../cluster/cluster-adapter';
+import { RedisPresenceStore } from '../cluster/redis-presence-store';
+import { startPeriodic } from '../shared/periodic';
 import { originGuard } from './origin-guard';
 import { boundedRecoveryAdapter } from './recovery-buffer';
 import { userRoom } from './rooms';
@@ -30,8 +34,10 @@ export interface RealtimeOptions {
   presenceGraceMs: number;
   /** How long Socket.IO keeps a dropped connection's state for recovery. */
   recoveryWindowMs: number;
-  /** How many of the newest broadcast events are kept for recovery (bounds the memory it takes). */
+  /** How many of the newest broadcast events are kept for recovery (bounds the memory, or the Redis stream, it takes). */
   recoveryMaxEvents: number;
+  /** Several nodes: the most stream entries read to restore one session (a reconnect storm stays cheap). */
+  recoveryMaxReplay: number;
   /** Largest socket message; bigger ones close that connection. */
   maxPayloadBytes: number;
   presenceStore?: PresenceStore;
@@ -42,8 +48,14 @@ export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = Object.freeze({
   presenceGraceMs: 2_000,
   recoveryWindowMs: 2 * 60_000,
   recoveryMaxEvents: 10_000,
+  recoveryMaxReplay: 1000,
   maxPayloadBytes: 64 * 1024,
 });
+
+/** Several nodes: every node renews its heartbeat and settles what others left this often. */
+const PRESENCE_SWEEP_MS = 2000;
+/** A node silent for this long is dead and its users leave (API.md: offline within 30 s). */
+const NODE_HEARTBEAT_TTL_MS = 15_000;
 
 export interface RealtimeDeps {
   sql: Sql;
@@ -58,6 +70,8 @@ export interface RealtimeDeps {
   userCacheMs: number;
   logger: Logger;
   originPolicy: OriginPolicy;
+  /** With REDIS_URL: the cluster this node belongs to (docs/scaling.md). */
+  cluster?: Cluster;
 }
 
 export interface Realtime {
@@ -74,13 +88,15 @@ export interface Realtime {
  */
 export function createRealtime(target: http.Server | Server, deps: RealtimeDeps, options: RealtimeOptions): Realtime {
   const ownsServer = !(target instanceof Server);
+  const cluster = deps.cluster;
+  const socketAdapter = cluster && clusterSocketAdapter(cluster.link, { maxLen: options.recoveryMaxEvents, maxReplay: options.recoveryMaxReplay });
   const io: ChatServer =
     target instanceof Server
       ? // A host's own Server is untyped; Duet's events are what it will carry.
         (target as unknown as ChatServer)
       : new Server(target, {
           connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: false },
-          adapter: boundedRecoveryAdapter(options.recoveryMaxEvents),
+          adapter: socketAdapter?.adapter ?? boundedRecoveryAdapter(options.recoveryMaxEvents),
           perMessageDeflate: false,
           maxHttpBufferSize: options.maxPayloadBytes,
           // Long-polling from an allowed cross origin needs CORS headers; refusals are originGuard's.
@@ -93,12 +109,28 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
   const typing = new TypingTracker(options.typingTtlMs, ({ conversationId, userId, otherUserId, isTyping }) => {
     io.to(userRoom(otherUserId)).emit('user_typing', { conversationId, userId, isTyping });
   });
+  const clusterPresence =
+    cluster && new RedisPresenceStore(cluster.link, { nodeId: cluster.nodeId, graceMs: options.presenceGraceMs, heartbeatTtlMs: NODE_HEARTBEAT_TTL_MS });
   const presence = new PresenceService({
-    store: options.presenceStore ?? new MemoryPresenceStore(),
+    store: options.presenceStore ?? clusterPresence ?? new MemoryPresenceStore(),
     repository: new PresenceRepository(deps.sql),
     publish: (userIds, event) => io.to(userIds.map(userRoom)).emit('presence', event),
     graceMs: options.presenceGraceMs,
     onError: (err) => errorLog(deps.logger).error('presence update failed', err),
+  });
+  const stopSweep = clusterPresence && startPeriodic('presence sweep', PRESENCE_SWEEP_MS, () => presence.sweep(), deps.logger);
+  // Back from a Redis outage: Redis learns this node's sockets again, and the clients reconnect,
+  // unrecovered, to catch up with after= on what could not cross nodes meanwhile (API.md).
+  cluster?.link.onRejoin(() => {
+    void clusterPresence
+      ?.resync()
+      .catch((err: unknown) => errorLog(deps.logger).error('presence resync failed', err))
+      .finally(() => {
+        for (const socket of io.of('/').sockets.values()) {
+          socketAdapter?.forgetSession(socket.id);
+          socket.conn.close();
+        }
+      });
   });
   const sessions = new SessionExpiry(io, { users: deps.users, userCacheMs: deps.userCacheMs, logger: deps.logger });
   registerSocketHandlers(io, {
@@ -119,13 +151,19 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
     notifier: socketNotifier(io, typing),
     close: () =>
       (closed ??= (async () => {
-        io.disconnectSockets(true);
+        // Several nodes: the clients reconnect elsewhere and recover their session there (API.md).
+        if (cluster) for (const socket of io.of('/').sockets.values()) socket.conn.close();
+        else io.disconnectSockets(true);
         // Let the disconnect handlers record who left before presence writes lastSeenAt.
         await new Promise((resolve) => setImmediate(resolve));
         sessions.close();
         typing.close();
         // With the database away, who left is lost; the rest of the shutdown must still happen.
         await presence.close().catch((err: unknown) => errorLog(deps.logger).error('presence update failed', err));
+        stopSweep?.();
+        await clusterPresence?.leave();
+        // Stops the adapter's stream reader before the cluster's connections close under it.
+        if (cluster) await io.of('/').adapter.close();
         // The HTTP server stays the caller's to close; only the engine we started stops here.
         if (ownsServer) io.engine.close();
       })()),

@@ -8,6 +8,12 @@ import type { ServerToClientEvents } from './events';
  */
 const NOT_REPLAYED: ReadonlySet<string> = new Set<keyof ServerToClientEvents>(['presence', 'user_typing']);
 
+/** Whether a broadcast packet is kept for recovery (one node here; several: src/cluster/cluster-adapter.ts). */
+export function isReplayed(packet: { data?: unknown[] }): boolean {
+  const event = packet.data?.[0];
+  return !(typeof event === 'string' && NOT_REPLAYED.has(event));
+}
+
 /**
  * Socket.IO's recovery adapter keeps every broadcast event, with its payload, for the whole
  * recovery window, however fast they come: at 1,000 msgs/s (three events each) that is over half a
@@ -20,8 +26,7 @@ const NOT_REPLAYED: ReadonlySet<string> = new Set<keyof ServerToClientEvents>(['
 export function boundedRecoveryAdapter(maxEvents: number): typeof SessionAwareAdapter {
   return class BoundedRecoveryAdapter extends SessionAwareAdapter {
     override broadcast(packet: { data?: unknown[] }, opts: BroadcastOptions): void {
-      const event = packet.data?.[0];
-      if (typeof event === 'string' && NOT_REPLAYED.has(event)) {
+      if (!isReplayed(packet)) {
         Adapter.prototype.broadcast.call(this, packet, opts);
         return;
       }

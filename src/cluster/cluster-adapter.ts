@@ -1,0 +1,117 @@
+import { decode, encode } from '@msgpack/msgpack';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import type { Redis } from 'ioredis';
+import { type ClusterMessage, MessageType, type Session } from 'socket.io-adapter';
+import { isReplayed } from '../realtime/recovery-buffer';
+import type { RedisLink } from './redis-link';
+
+/*
+ * @socket.io/redis-streams-adapter (pinned, 0.3.1), with three changes made on each adapter
+ * instance. This module is the only code that knows the adapter's insides; the test
+ * tests/integration/cluster-adapter.test.ts fails if they change underneath it.
+ * 1. `presence` and `user_typing` cross nodes by PUB/SUB, never into the stream: they are never
+ *    replayed (API.md), so they must not push message events out of what the stream retains.
+ * 2. Restoring a session reads at most `maxReplay` entries: a reconnect storm after a node stops
+ *    must not stall the surviving nodes. A client further behind is not recovered and catches up
+ *    with after= (API.md, "Clarifications").
+ * 3. A session is not kept when it must not be recovered (sockets closed on rejoining after a
+ *    Redis outage: the stream misses what could not cross meanwhile), nor when Redis is away.
+ */
+
+export interface StreamsAdapterOptions {
+  /** Stream entries kept (about): the reach of recovery across nodes. */
+  maxLen: number;
+  /** Most stream entries read to restore one session. */
+  maxReplay: number;
+}
+
+/** The adapter's own members this module replaces or calls (socket.io-adapter's ClusterAdapter). */
+interface AdapterInsides {
+  nsp: { name: string; server: { opts: { connectionStateRecovery: { maxDisconnectionDuration: number } } } };
+  uid: string;
+  doPublish(message: ClusterMessage): Promise<string>;
+  addOffsetIfNecessary(packet: unknown, opts: unknown, offset: string | undefined): void;
+  persistSession(session: Session): void;
+  restoreSession(pid: string, offset: string): Promise<Session>;
+  constructor: { decode(raw: Record<string, string>): { data: unknown } };
+}
+
+interface BroadcastData {
+  packet: { data: unknown[] };
+  opts: { rooms: string[]; except: string[] };
+}
+
+export interface ClusterSocketAdapter {
+  /** Socket.IO's `adapter` option. */
+  adapter: ReturnType<typeof createAdapter>;
+  /** The session of this socket id is not kept when it next disconnects. */
+  forgetSession(socketId: string): void;
+}
+
+export function clusterSocketAdapter(link: RedisLink, options: StreamsAdapterOptions): ClusterSocketAdapter {
+  const prefix = link.settings.keyPrefix;
+  const names = { streamName: `${prefix}socket.io`, channelPrefix: `${prefix}socket.io`, sessionKeyPrefix: `${prefix}sio:session:` };
+  // The adapter duplicates the client it is given for its blocking reader and its subscriber;
+  // those must wait out an outage, whereas publishing must fail at once (redis-link.ts).
+  const publisher: Redis = link.client;
+  publisher.duplicate = () => link.reader();
+  const create = createAdapter(publisher, { ...names, maxLen: options.maxLen, onlyPlaintext: true });
+  const forgotten = new Set<string>();
+
+  // Socket.IO calls it with `new`: a function, not an arrow, and what it returns is the instance.
+  const factory = function streamsAdapter(nsp: unknown) {
+    const instance = create(nsp);
+    const adapter = instance as unknown as AdapterInsides;
+    const publicChannel = `${names.channelPrefix}#${adapter.nsp.name}#`;
+
+    const doPublish = adapter.doPublish.bind(adapter);
+    adapter.doPublish = (message) => {
+      if (message.type === MessageType.BROADCAST && !isReplayed((message.data as unknown as BroadcastData).packet)) {
+        return link.client.publish(publicChannel, Buffer.from(encode(message))).then(() => '');
+      }
+      return doPublish(message);
+    };
+    const addOffset = adapter.addOffsetIfNecessary.bind(adapter);
+    // No offset: the event went by PUB/SUB or could not be published; the client keeps its last one.
+    adapter.addOffsetIfNecessary = (packet, opts, offset) => offset && addOffset(packet, opts, offset);
+
+    adapter.persistSession = (session) => {
+      if (forgotten.delete(session.sid) || !link.isUp) return;
+      const value = Buffer.from(encode(session)).toString('base64');
+      const ttlMs = adapter.nsp.server.opts.connectionStateRecovery.maxDisconnectionDuration;
+      link.client.set(`${names.sessionKeyPrefix}${session.pid}`, value, 'PX', ttlMs).catch(() => undefined);
+    };
+
+    adapter.restoreSession = async (pid, offset) => {
+      if (!/^\d+-\d+$/.test(offset)) throw new Error('invalid offset');
+      const client = link.client;
+      const [stored, known] = await Promise.all([client.getdel(`${names.sessionKeyPrefix}${pid}`), client.xrange(names.streamName, offset, offset)]);
+      if (!stored || known.length === 0) throw new Error('session or offset not found');
+      const entries = await client.xrange(names.streamName, `(${offset}`, '+', 'COUNT', options.maxReplay + 1);
+      if (entries.length > options.maxReplay) throw new Error('too far behind to replay');
+      const session = decode(Buffer.from(stored, 'base64')) as Session;
+      session.missedPackets = [];
+      for (const [id, fields] of entries) {
+        const raw = fieldsOf(fields);
+        if (raw.nsp !== adapter.nsp.name || Number(raw.type) !== MessageType.BROADCAST) continue;
+        const { packet, opts } = adapter.constructor.decode(raw).data as BroadcastData;
+        if (reaches(session.rooms, opts)) session.missedPackets.push([...packet.data, id]);
+      }
+      return session;
+    };
+    return instance;
+  } as ReturnType<typeof createAdapter>;
+
+  return { adapter: factory, forgetSession: (socketId) => forgotten.add(socketId) };
+}
+
+function fieldsOf(flat: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+  return fields;
+}
+
+/** Whether a broadcast to these rooms reached a socket that was in `rooms`. */
+function reaches(rooms: string[], opts: BroadcastData['opts']): boolean {
+  return (opts.rooms.length === 0 || rooms.some((room) => opts.rooms.includes(room))) && rooms.every((room) => !opts.except.includes(room));
+}

@@ -1,0 +1,222 @@
+import type { PresenceAction } from '../presence/presence-rules';
+import { MemoryPresenceStore, type PresenceStore, type SweptUser } from '../presence/presence-store';
+import { LuaScript, REDIS_NOW_MS } from './lua-script';
+import type { RedisLink } from './redis-link';
+
+/*
+ * Cluster-wide presence (docs/scaling.md, "Presence"). Per user, a hash `presence:user:<id>` with
+ * one field per node holding the user's socket count there, and `on` while the user counts as
+ * online for everyone (from the first socket until the grace period after the last one is over).
+ * Per node, `presence:node:<id>` mirrors its counts, so that a dead node's share can be removed;
+ * `presence:nodes` scores each node by when its heartbeat expires; `presence:leaving` scores each
+ * user whose last socket left by when their grace period ends. Only transitions announce: the
+ * script that sets `on` (first socket anywhere) or removes it (grace over, no socket anywhere)
+ * is the one caller that gets told to announce, whichever node it runs on.
+ */
+
+/** KEYS: user, node, leaving. ARGV: node id, user id. 1: the user just came online. */
+const CONNECTED = new LuaScript(`local announced = redis.call('HEXISTS', KEYS[1], 'on')
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('HSET', KEYS[1], 'on', 1)
+redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+redis.call('ZREM', KEYS[3], ARGV[2])
+return 1 - announced`);
+
+/** KEYS: user, node, leaving. ARGV: node id, user id, grace ms. 1: their last socket anywhere left. */
+const DISCONNECTED = new LuaScript(`${REDIS_NOW_MS}
+if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+if redis.call('HINCRBY', KEYS[2], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[2], ARGV[2]) end
+if redis.call('HLEN', KEYS[1]) == 1 and redis.call('HEXISTS', KEYS[1], 'on') == 1 then
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[2])
+  return 1
+end
+return 0`);
+
+/** Ends a user's grace period if no node holds a socket of theirs. KEYS: user, leaving. ARGV: user id. */
+const SETTLE_IF_GONE = `local function settle(userKey, leaving, userId)
+  redis.call('ZREM', leaving, userId)
+  if redis.call('HLEN', userKey) == 1 and redis.call('HEXISTS', userKey, 'on') == 1 then
+    redis.call('DEL', userKey)
+    return true
+  end
+  return false
+end`;
+
+const GRACE_EXPIRED = new LuaScript(`${SETTLE_IF_GONE}
+if settle(KEYS[1], KEYS[2], ARGV[1]) then return 1 end
+return 0`);
+
+/**
+ * KEYS: nodes, leaving. ARGV: key prefix, grace ms, most users settled per run.
+ * Takes the share of every node whose heartbeat expired off its users (due at once: the heartbeat's
+ * time to live is longer than a grace period), then settles every user whose grace is over.
+ * Returns pairs of user id and when they left (ms).
+ */
+const SWEEP = new LuaScript(`${REDIS_NOW_MS}
+${SETTLE_IF_GONE}
+local prefix = ARGV[1]
+local grace = tonumber(ARGV[2])
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 10)
+for i = 1, #dead, 2 do
+  local node = dead[i]
+  local nodeKey = prefix .. 'presence:node:' .. node
+  redis.call('ZREM', KEYS[1], node)
+  for _, userId in ipairs(redis.call('HKEYS', nodeKey)) do
+    local userKey = prefix .. 'presence:user:' .. userId
+    redis.call('HDEL', userKey, node)
+    if redis.call('HLEN', userKey) == 1 and redis.call('HEXISTS', userKey, 'on') == 1 then
+      redis.call('ZADD', KEYS[2], 'NX', tonumber(dead[i + 1]), userId)
+    end
+  end
+  redis.call('DEL', nodeKey)
+end
+local settled = {}
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+for i = 1, #due, 2 do
+  if settle(prefix .. 'presence:user:' .. due[i], KEYS[2], due[i]) then
+    table.insert(settled, due[i])
+    table.insert(settled, tostring(tonumber(due[i + 1]) - grace))
+  end
+end
+return settled`);
+
+/** KEYS: nodes. ARGV: node id, ms until it counts as dead. */
+const HEARTBEAT = new LuaScript(`${REDIS_NOW_MS}
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return now`);
+
+/**
+ * KEYS: node, leaving. ARGV: key prefix, node id, then user id and count pairs. Makes Redis hold
+ * this node's sockets as it knows them (after an outage, in which Redis may have lost everything);
+ * users who left this node meanwhile and have no socket elsewhere are settled by the next sweep.
+ */
+const RESYNC = new LuaScript(`${REDIS_NOW_MS}
+local prefix = ARGV[1]
+local node = ARGV[2]
+for _, userId in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local userKey = prefix .. 'presence:user:' .. userId
+  redis.call('HDEL', userKey, node)
+  if redis.call('HLEN', userKey) == 1 and redis.call('HEXISTS', userKey, 'on') == 1 then
+    redis.call('ZADD', KEYS[2], 'NX', now, userId)
+  end
+end
+redis.call('DEL', KEYS[1])
+for i = 3, #ARGV, 2 do
+  local userKey = prefix .. 'presence:user:' .. ARGV[i]
+  redis.call('HSET', userKey, node, ARGV[i + 1], 'on', 1)
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+return 0`);
+
+export interface ClusterPresenceOptions {
+  nodeId: string;
+  graceMs: number;
+  /** A node whose heartbeat is older than this is dead: its users leave (API.md: within 30 s). */
+  heartbeatTtlMs: number;
+}
+
+/** Most users one sweep settles; the next sweep takes the rest. */
+const SWEEP_BATCH = 1000;
+
+/**
+ * Presence over every node, in Redis. This node's own sockets are also kept in memory: while
+ * Redis is away its answers come from there (presence between users of this node), and when Redis
+ * is back they are written there again (resync).
+ */
+export class RedisPresenceStore implements PresenceStore {
+  private readonly local = new MemoryPresenceStore();
+  private readonly keys: { nodes: string; leaving: string; node: string };
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly options: ClusterPresenceOptions,
+  ) {
+    const prefix = link.settings.keyPrefix;
+    this.keys = {
+      nodes: `${prefix}presence:nodes`,
+      leaving: `${prefix}presence:leaving`,
+      node: `${prefix}presence:node:${options.nodeId}`,
+    };
+  }
+
+  async connected(userId: number, socketId: string): Promise<PresenceAction> {
+    const local = await this.local.connected(userId, socketId);
+    return this.shared(local, async () => {
+      const reply = await CONNECTED.run(this.link.client, [this.userKey(userId), this.keys.node, this.keys.leaving], [this.options.nodeId, userId]);
+      return reply === 1 ? 'announce-online' : 'nothing';
+    });
+  }
+
+  async disconnected(userId: number, socketId: string): Promise<PresenceAction> {
+    const local = await this.local.disconnected(userId, socketId);
+    return this.shared(local, async () => {
+      const keys = [this.userKey(userId), this.keys.node, this.keys.leaving];
+      const reply = await DISCONNECTED.run(this.link.client, keys, [this.options.nodeId, userId, this.options.graceMs]);
+      return reply === 1 ? 'start-grace' : 'nothing';
+    });
+  }
+
+  async graceExpired(userId: number): Promise<PresenceAction> {
+    const local = await this.local.graceExpired(userId);
+    return this.shared(local, async () => {
+      const reply = await GRACE_EXPIRED.run(this.link.client, [this.userKey(userId), this.keys.leaving], [userId]);
+      return reply === 1 ? 'announce-offline' : 'nothing';
+    });
+  }
+
+  async online(userIds: readonly number[]): Promise<Set<number>> {
+    const local = await this.local.online(userIds);
+    if (!this.link.isUp || userIds.length === 0) return local;
+    try {
+      const pipeline = this.link.client.pipeline();
+      for (const userId of userIds) pipeline.hexists(this.userKey(userId), 'on');
+      const replies = (await pipeline.exec()) ?? [];
+      return new Set(userIds.filter((_, i) => replies[i]?.[1] === 1));
+    } catch {
+      return local;
+    }
+  }
+
+  /** Users whose grace ended without a socket anywhere, among them the users of dead nodes. */
+  async sweep(): Promise<SweptUser[]> {
+    if (!this.link.isUp) return [];
+    const client = this.link.client;
+    await HEARTBEAT.run(client, [this.keys.nodes], [this.options.nodeId, this.options.heartbeatTtlMs]);
+    const reply = (await SWEEP.run(client, [this.keys.nodes, this.keys.leaving], [this.link.settings.keyPrefix, this.options.graceMs, SWEEP_BATCH])) as string[];
+    const swept: SweptUser[] = [];
+    for (let i = 0; i < reply.length; i += 2) swept.push({ userId: Number(reply[i]), at: new Date(Number(reply[i + 1])) });
+    return swept;
+  }
+
+  /** After an outage: Redis holds this node's sockets as this node knows them. */
+  async resync(): Promise<void> {
+    const counts = this.local.socketCounts();
+    const args: Array<string | number> = [this.link.settings.keyPrefix, this.options.nodeId];
+    for (const [userId, count] of counts) args.push(userId, count);
+    await RESYNC.run(this.link.client, [this.keys.node, this.keys.leaving], args);
+    await HEARTBEAT.run(this.link.client, [this.keys.nodes], [this.options.nodeId, this.options.heartbeatTtlMs]);
+  }
+
+  /**
+   * On a clean shutdown, after this node's sockets have left: its heartbeat ends a grace period
+   * from now, so its users who reconnect elsewhere meanwhile are never announced offline.
+   */
+  async leave(): Promise<void> {
+    if (!this.link.isUp) return;
+    await HEARTBEAT.run(this.link.client, [this.keys.nodes], [this.options.nodeId, this.options.graceMs]).catch(() => undefined);
+  }
+
+  private userKey(userId: number): string {
+    return `${this.link.settings.keyPrefix}presence:user:${userId}`;
+  }
+
+  /** Redis's answer while it answers; this node's own answer otherwise. */
+  private async shared(local: PresenceAction, remote: () => Promise<PresenceAction>): Promise<PresenceAction> {
+    if (!this.link.isUp) return local;
+    try {
+      return await remote();
+    } catch {
+      return local;
+    }
+  }
+}

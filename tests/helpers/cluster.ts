@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { ChatOptions } from '../../src/chat';
+import { resetData } from './factories';
+import { disconnectAll } from './sockets';
+import { startTestApp, type TestApp } from './test-app';
+
+/** The machine's Redis (`.ci/run` starts one when none answers); REDIS_URL points tests elsewhere. */
+export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A key prefix of its own per cluster, so that test runs (and test files) never see each other's keys. */
+export function testKeyPrefix(): string {
+  return `duet-test-${process.pid}-${randomBytes(4).toString('hex')}:`;
+}
+
+/** Removes every key under the prefix. */
+export async function deleteKeys(prefix: string, url = TEST_REDIS_URL): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface TestCluster {
+  nodes: TestApp[];
+  keyPrefix: string;
+  /** Starts one more node of the same cluster. */
+  addNode(overrides?: Partial<ChatOptions>): Promise<TestApp>;
+  close(): Promise<void>;
+}
+
+/** `count` Duet nodes over the test database and one Redis key prefix, each on its own port. */
+export async function startCluster(count: number, overrides: Partial<ChatOptions> = {}): Promise<TestCluster> {
+  const keyPrefix = testKeyPrefix();
+  const nodes: TestApp[] = [];
+  const addNode = async (more: Partial<ChatOptions> = {}) => {
+    const node = await startTestApp({ redis: { url: TEST_REDIS_URL, keyPrefix }, ...overrides, ...more });
+    nodes.push(node);
+    return node;
+  };
+  for (let i = 0; i < count; i++) await addNode();
+  return {
+    nodes,
+    keyPrefix,
+    addNode,
+    close: async () => {
+      await Promise.all(nodes.map((node) => node.close()));
+      await deleteKeys(keyPrefix);
+    },
+  };
+}
+
+/**
+ * The cluster lifecycle most cluster tests need: nodes for the file, empty tables before each
+ * test, the test's sockets closed after it.
+ */
+export function useCluster(count: number, overrides: Partial<ChatOptions> = {}): () => TestCluster {
+  let cluster: TestCluster | undefined;
+  beforeAll(async () => {
+    cluster = await startCluster(count, overrides);
+  });
+  afterAll(() => cluster?.close());
+  beforeEach(() => resetData(cluster!.nodes[0]!.chat.sequelize));
+  afterEach(() => disconnectAll());
+  return () => {
+    if (!cluster) throw new Error('the cluster is not started yet (call the getter inside a hook or test)');
+    return cluster;
+  };
+}
