@@ -42,6 +42,8 @@ export interface BenchOptions {
   profileDuet: boolean;
   /** Extra node flags for Duet's process, for A/B runs of V8 settings. */
   duetNodeArgs: string[];
+  /** Above 1: the send path and idle sockets are also measured on a cluster of this many Duet nodes and Redis. */
+  nodes: number;
   databaseUrl?: string;
 }
 
@@ -70,6 +72,10 @@ Soak (in no profile; ask for it: --only soak):
   --soak-minutes M     measured minutes after the warm-up (default 10; --quick: 1)
   --soak-rate R        messages per second, all pairs together (default 50)
   --soak-warmup S      warm-up seconds before memory is first read (default 60)
+Several nodes:
+  --nodes N            also run closed loop, knee and idle sockets on N Duet nodes sharing PostgreSQL and
+                       Redis, the two users of each pair on different nodes (default 1: no cluster run);
+                       Redis is the machine's at 127.0.0.1:6379 if it answers, else a private redis-server
 Other:
   --keep               keep the temporary directory (server logs, embedded database)
   --profile-duet       run Duet under node --cpu-prof (implies --keep); open the .cpuprofile in
@@ -138,6 +144,7 @@ function defaults(profile: BenchOptions['profile']): BenchOptions {
     keep: false,
     profileDuet: false,
     duetNodeArgs: [],
+    nodes: 1,
     databaseUrl: process.env.BENCH_DATABASE_URL || undefined,
   };
   if (profile !== 'quick') return base;
@@ -162,7 +169,7 @@ function defaults(profile: BenchOptions['profile']): BenchOptions {
   };
 }
 
-const VALUE_FLAGS = ['--only', '--skip', '--pairs', '--in-flight', '--duration', '--rates', '--step-seconds', '--procs', '--levels', '--read-samples', '--idle', '--duet-node-args', '--soak-sockets', '--soak-minutes', '--soak-rate', '--soak-warmup'];
+const VALUE_FLAGS = ['--only', '--skip', '--pairs', '--in-flight', '--duration', '--rates', '--step-seconds', '--procs', '--levels', '--read-samples', '--idle', '--duet-node-args', '--soak-sockets', '--soak-minutes', '--soak-rate', '--soak-warmup', '--nodes'];
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -208,6 +215,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--soak-minutes': options.soak.minutes = one(); break;
       case '--soak-rate': options.soak.rate = one(); break;
       case '--soak-warmup': options.soak.warmupSeconds = one(); break;
+      case '--nodes': options.nodes = Math.round(one()); break;
       case '--duet-node-args': options.duetNodeArgs = value.split(/\s+/).filter(Boolean); break;
       default:
         throw new UsageError(`unknown flag ${flag}\n\n${USAGE}`);

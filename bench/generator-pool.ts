@@ -1,5 +1,5 @@
 import { ask, ClientProcesses } from './client-processes';
-import type { BenchUser, IdleResult, Pair, RunResult, RunSpec } from './protocol';
+import type { BenchUser, IdleResult, Pair, RoutedPair, RunResult, RunSpec } from './protocol';
 import { type LatencySummary, mergeSamples, summarize } from './stats';
 
 /** What one load run achieved, all generator processes together. */
@@ -26,11 +26,16 @@ export class GeneratorPool extends ClientProcesses {
     return new GeneratorPool(ClientProcesses.spawn('load-generator.js', count, nofile));
   }
 
-  /** Splits the pairs over the processes (a pair stays in one process: one clock per latency). */
-  async connectPairs(url: string, pairs: Pair[]): Promise<void> {
+  /**
+   * Splits the pairs over the processes (a pair stays in one process: one clock per latency). With
+   * several server URLs (cluster nodes), pair k's sender uses node k and its receiver node k + 1, so
+   * every message crosses nodes and each node sends and receives the same share.
+   */
+  async connectPairs(urls: readonly string[], pairs: Pair[]): Promise<void> {
+    const routed: RoutedPair[] = pairs.map((pair, k) => ({ ...pair, senderUrl: urls[k % urls.length]!, receiverUrl: urls[(k + 1) % urls.length]! }));
     await Promise.all(
       this.children.map((child, i) =>
-        ask(child, { type: 'connect-pairs', url, pairs: pairs.filter((_, k) => k % this.size === i), concurrency: 20 }, 'connected'),
+        ask(child, { type: 'connect-pairs', pairs: routed.filter((_, k) => k % this.size === i), concurrency: 20 }, 'connected'),
       ),
     );
   }
@@ -44,13 +49,16 @@ export class GeneratorPool extends ClientProcesses {
     return mergeResults(results, spec.durationMs);
   }
 
-  /** Opens idle sockets from every process at once; the connect rate spans first start to last success. */
-  async connectIdle(url: string, users: BenchUser[], concurrencyPerProcess: number): Promise<IdleResult> {
+  /**
+   * Opens idle sockets from every process at once; the connect rate spans first start to last
+   * success. With several URLs (cluster nodes), process i connects to node i: as many processes per node.
+   */
+  async connectIdle(urls: readonly string[], users: BenchUser[], concurrencyPerProcess: number): Promise<IdleResult> {
     const results = await Promise.all(
       this.children.map((child, i) =>
         ask(
           child,
-          { type: 'connect-idle', url, users: users.filter((_, k) => k % this.size === i), concurrency: concurrencyPerProcess },
+          { type: 'connect-idle', url: urls[i % urls.length]!, users: users.filter((_, k) => k % this.size === i), concurrency: concurrencyPerProcess },
           'idle-connected',
         ).then((m) => m.result),
       ),

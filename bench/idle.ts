@@ -1,5 +1,5 @@
 import { GeneratorPool } from './generator-pool';
-import { CpuMeter, processProbe, rssBytes } from './proc-cpu';
+import { CpuMeter, groupProbe, processProbe, rssBytes } from './proc-cpu';
 import { sleep } from './processes';
 import type { BenchUser } from './protocol';
 
@@ -16,13 +16,29 @@ export interface IdleFigures {
   connectSeconds: number;
   /** Sockets per second, from the first connect attempt to the last success, all processes together. */
   connectRate: number;
+  /** The server's, or the sum of a cluster's nodes. */
   rssBeforeBytes: number | null;
   rssAfterBytes: number | null;
   /** (RSS after − RSS before) / connected. */
   rssPerSocketBytes: number | null;
+  /** A cluster's Redis: what its RSS grew by per socket (online users and presence live there). */
+  redisRssPerSocketBytes?: number | null;
   generatorProcesses: number;
-  /** CPU seconds while connecting: socket.io-client costs about as much per handshake as the server. */
+  /**
+   * CPU seconds while connecting (server: every node of a cluster; redis: a cluster's): socket.io-client
+   * costs about as much per handshake as the server.
+   */
   connectCpuSeconds: Record<string, number | null>;
+}
+
+/** What the sockets connect to, and whose memory and CPU they cost. */
+export interface IdleTarget {
+  /** The server, or a cluster's nodes (users spread evenly over them). */
+  urls: string[];
+  /** The server process, or every node's: RSS and CPU are their sums. */
+  pids: number[];
+  /** A cluster's Redis, when /proc shows it: its RSS and CPU are reported apart. */
+  redisPid?: number | null;
 }
 
 export interface IdleOptions {
@@ -36,12 +52,15 @@ export interface IdleOptions {
   warmupSockets: number;
 }
 
-/** Median of a few RSS readings: one reading can catch the heap mid-growth or mid-collection. */
-async function sampleRss(pid: number, count: number, gapMs: number): Promise<number | null> {
+/**
+ * Median of a few readings of the processes' summed RSS: one reading can catch the heap mid-growth
+ * or mid-collection.
+ */
+async function sampleRss(pids: readonly number[], count: number, gapMs: number): Promise<number | null> {
   const samples: number[] = [];
   for (let i = 0; i < count; i++) {
-    const rss = rssBytes(pid);
-    if (rss !== null) samples.push(rss);
+    const each = pids.map(rssBytes);
+    if (pids.length && !each.includes(null)) samples.push((each as number[]).reduce((a, b) => a + b, 0));
     if (i < count - 1) await sleep(gapMs);
   }
   if (!samples.length) return null;
@@ -49,14 +68,17 @@ async function sampleRss(pid: number, count: number, gapMs: number): Promise<num
   return samples[Math.floor(samples.length / 2)]!;
 }
 
-export async function measureIdle(url: string, serverPid: number, users: BenchUser[], options: IdleOptions): Promise<IdleFigures> {
-  const processes = Math.max(2, Math.ceil(users.length / options.perProcess));
+export async function measureIdle(target: IdleTarget, users: BenchUser[], options: IdleOptions): Promise<IdleFigures> {
+  const { urls, pids } = target;
+  const redis = target.redisPid ? [target.redisPid] : [];
+  // A whole number of processes per node, so that every node gets the same share of the sockets.
+  const processes = Math.ceil(Math.max(2, Math.ceil(users.length / options.perProcess)) / urls.length) * urls.length;
   const nofile = options.perProcess + 4096;
 
   if (options.warmupSockets > 0) {
-    const warm = GeneratorPool.start(2, nofile);
+    const warm = GeneratorPool.start(Math.max(2, urls.length), nofile);
     try {
-      await warm.connectIdle(url, users.slice(0, options.warmupSockets), options.concurrency);
+      await warm.connectIdle(urls, users.slice(0, options.warmupSockets), options.concurrency);
     } finally {
       await warm.close();
     }
@@ -65,13 +87,19 @@ export async function measureIdle(url: string, serverPid: number, users: BenchUs
 
   const pool = GeneratorPool.start(processes, nofile);
   try {
-    const rssBeforeBytes = await sampleRss(serverPid, 5, 200);
-    const meter = new CpuMeter([processProbe('server', serverPid), pool.cpuProbe()]);
+    const [rssBeforeBytes, redisBeforeBytes] = await Promise.all([sampleRss(pids, 5, 200), sampleRss(redis, 5, 200)]);
+    const meter = new CpuMeter([
+      groupProbe('server', pids.map((pid, i) => processProbe(`server-${i}`, pid))),
+      pool.cpuProbe(),
+      ...redis.map((pid) => processProbe('redis', pid)),
+    ]);
     meter.begin();
-    const result = await pool.connectIdle(url, users, options.concurrency);
+    const result = await pool.connectIdle(urls, users, options.concurrency);
     const { cpuSeconds } = meter.end();
     await sleep(options.settleMs);
-    const rssAfterBytes = await sampleRss(serverPid, 5, 200);
+    const [rssAfterBytes, redisAfterBytes] = await Promise.all([sampleRss(pids, 5, 200), sampleRss(redis, 5, 200)]);
+    const perSocket = (before: number | null, after: number | null) =>
+      before !== null && after !== null && result.connected ? Math.round((after - before) / result.connected) : null;
     const connectSeconds = Math.max(0.001, (result.finishedAt - result.startedAt) / 1000);
     return {
       requested: users.length,
@@ -82,10 +110,8 @@ export async function measureIdle(url: string, serverPid: number, users: BenchUs
       connectRate: Math.round(result.connected / connectSeconds),
       rssBeforeBytes,
       rssAfterBytes,
-      rssPerSocketBytes:
-        rssBeforeBytes !== null && rssAfterBytes !== null && result.connected
-          ? Math.round((rssAfterBytes - rssBeforeBytes) / result.connected)
-          : null,
+      rssPerSocketBytes: perSocket(rssBeforeBytes, rssAfterBytes),
+      ...(redis.length && { redisRssPerSocketBytes: perSocket(redisBeforeBytes, redisAfterBytes) }),
       generatorProcesses: processes,
       connectCpuSeconds: cpuSeconds,
     };

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { closeAndExit, CONTENT, connect, pool, send, serveOrchestrator } from './client-sockets';
-import type { BenchUser, IdleResult, OpenLoopSpec, ClosedLoopSpec, Pair, RunResult, RunSpec } from './protocol';
+import type { BenchUser, IdleResult, OpenLoopSpec, ClosedLoopSpec, RoutedPair, RunResult, RunSpec } from './protocol';
 import { SampleBuffer } from './stats';
 
 /**
@@ -27,13 +27,13 @@ let connected: Socket[] = [];
 let pairs: PairSockets[] = [];
 let run: RunState | undefined;
 
-async function connectPairs(url: string, list: Pair[], concurrency: number): Promise<void> {
+async function connectPairs(list: RoutedPair[], concurrency: number): Promise<void> {
   const result: PairSockets[] = new Array(list.length);
   await pool(
     list.map((pair, i) => ({ pair, i })),
     concurrency,
     async ({ pair, i }) => {
-      const [sender, receiver] = await Promise.all([connect(url, pair.sender), connect(url, pair.receiver)]);
+      const [sender, receiver] = await Promise.all([connect(pair.senderUrl, pair.sender), connect(pair.receiverUrl, pair.receiver)]);
       connected.push(sender, receiver);
       receiver.on('new_message', (event: { message?: { clientMessageId?: string | null } }) => onDelivery(event?.message?.clientMessageId));
       result[i] = { sender, receiverId: pair.receiver.id };
@@ -237,7 +237,7 @@ function closeAll(): void {
 serveOrchestrator((message, fail) => {
   switch (message.type) {
     case 'connect-pairs':
-      connectPairs(message.url, message.pairs, message.concurrency).catch(fail);
+      connectPairs(message.pairs, message.concurrency).catch(fail);
       break;
     case 'run':
       startRun(message.spec);

@@ -11,6 +11,12 @@ export interface Pair {
   receiver: BenchUser;
 }
 
+/** A pair and the server each of its sockets connects to: the same one, or two nodes of a cluster. */
+export interface RoutedPair extends Pair {
+  senderUrl: string;
+  receiverUrl: string;
+}
+
 interface RunTiming {
   /** Sent but not counted in rates or latencies: lets connections, caches and the JIT settle. */
   warmupMs: number;
@@ -108,7 +114,7 @@ export interface SoakClientResult {
 }
 
 export type ParentMessage =
-  | { type: 'connect-pairs'; url: string; pairs: Pair[]; concurrency: number }
+  | { type: 'connect-pairs'; pairs: RoutedPair[]; concurrency: number }
   | { type: 'run'; spec: RunSpec }
   | { type: 'connect-idle'; url: string; users: BenchUser[]; concurrency: number }
   | { type: 'soak-connect'; url: string; pairs: Pair[]; concurrency: number }

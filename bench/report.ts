@@ -8,6 +8,8 @@ import { READ_ENDPOINTS } from './reads';
 import { ratio } from './stats';
 import { fmt, kib, table } from './text-table';
 import type { SoakFigures } from './soak';
+import { type ClusterInfo, clusterTargets, serviceCpuPerMessage } from './cluster-report';
+import { renderKnee, stepAt } from './knee-report';
 import { renderSoak, soakTargets } from './soak-report';
 import type { KneeResult, KneeStep, MeasuredRun } from './throughput';
 
@@ -32,12 +34,15 @@ export interface BenchResults {
   options: Record<string, unknown>;
   machine: MachineInfo;
   database: 'embedded' | 'BENCH_DATABASE_URL';
-  closedLoop?: { pairs: number; inFlight: number; relay: MeasuredRun; duet: MeasuredRun };
+  /** With --nodes N > 1: the cluster the `cluster` runs below were measured on. */
+  cluster?: ClusterInfo;
+  closedLoop?: { pairs: number; inFlight: number; relay: MeasuredRun; duet: MeasuredRun; cluster?: MeasuredRun };
   knee?: {
     p99BoundMs: number;
     pairs: number;
     relay: KneeResult;
     duet: KneeResult;
+    cluster?: KneeResult;
   };
   reads?: { shape: SeedShape; levels: ReadLevel[] };
   idle?: IdleRun & {
@@ -56,6 +61,8 @@ export interface IdleRun {
   users: string;
   relay: IdleFigures;
   duet: IdleFigures;
+  /** With --nodes N > 1: the same users spread over the cluster's nodes. */
+  cluster?: IdleFigures;
 }
 
 export interface TargetCheck {
@@ -67,10 +74,6 @@ export interface TargetCheck {
   status: 'met' | 'must-met' | 'missed' | 'not-measured';
 }
 
-
-function stepAt(knee: KneeResult, rate: number) {
-  return knee.steps.find((s) => s.rate === rate);
-}
 
 export function evaluateTargets(r: BenchResults): TargetCheck[] {
   const checks: TargetCheck[] = [];
@@ -153,27 +156,79 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
       );
     }
   } else add('RSS per idle socket', '≤ 20 KiB', null, '—', null);
+  checks.push(...clusterTargets(r));
   checks.push(...soakTargets(r.soak, (r.options.parts as string[] | undefined)?.includes('soak') ?? false));
   return checks;
 }
 
-function runRows(relay: MeasuredRun, duet: MeasuredRun): string[][] {
-  const row = (label: string, a: number | null | undefined, b: number | null | undefined, digits = 1) => [label, fmt(a, digits), fmt(b, digits), fmt(ratio(b, a), 2)];
-  const cpu = (run: MeasuredRun, label: string) => run.cpu[label];
+/** Columns of a table that compares the relay, Duet and, after a cluster run, the cluster. */
+const comparisonHeaders = (cluster: boolean, nodes?: number) =>
+  ['', 'relay', 'duet', 'duet/relay', ...(cluster ? [`duet ×${nodes} nodes`, `${nodes} nodes/1 node`] : [])];
+
+type Pick<T> = (figures: T, server: 'relay' | 'duet') => number | null | undefined;
+
+/**
+ * Rows for those columns: each value, duet/relay (blank when the relay has no such figure, e.g.
+ * PostgreSQL's) and cluster/one node. `server` is the label of the server's own CPU figures.
+ */
+function comparisonRow<T>(relay: T, duet: T, cluster?: T) {
+  return (label: string, pick: Pick<T>, digits = 1): string[] => {
+    const [a, b] = [pick(relay, 'relay'), pick(duet, 'duet')];
+    const cells = [label, fmt(a, digits), fmt(b, digits), a === null || a === undefined ? '' : fmt(ratio(b, a), 2)];
+    if (cluster) cells.push(fmt(pick(cluster, 'duet'), digits), fmt(ratio(pick(cluster, 'duet'), b), 2));
+    return cells;
+  };
+}
+
+/** The send path's figures, one row each; a cluster adds each node's CPU, Redis and the service's total. */
+function runRows(relay: MeasuredRun, duet: MeasuredRun, cluster?: MeasuredRun): string[][] {
+  const row = comparisonRow(relay, duet, cluster);
+  const text = (label: string, pick: (run: MeasuredRun) => string) => [label, pick(relay), pick(duet), '', ...(cluster ? [pick(cluster), ''] : [])];
+  const cores = (label?: string): Pick<MeasuredRun> => (run, server) => run.cpu[label ?? server]?.cores;
+  const perMessage = (label?: string): Pick<MeasuredRun> => (run, server) => run.cpu[label ?? server]?.usPerMessage;
+  const nodes = Object.keys(cluster?.cpu ?? {}).filter((label) => /^duet-\d+$/.test(label));
   return [
-    row('acked msgs/s', relay.ackedPerSec, duet.ackedPerSec),
-    row('delivered msgs/s', relay.deliveredPerSec, duet.deliveredPerSec),
-    ...(['p50', 'p95', 'p99', 'max'] as const).map((p) => row(`ack latency ${p} ms`, relay.ackLatencyMs[p], duet.ackLatencyMs[p], 2)),
-    ...(['p50', 'p95', 'p99', 'max'] as const).map((p) => row(`e2e latency ${p} ms`, relay.e2eLatencyMs[p], duet.e2eLatencyMs[p], 2)),
-    ['errors', fmt(relay.errorCount), fmt(duet.errorCount), ''],
-    ['lost', fmt(relay.lost), fmt(duet.lost), ''],
-    ['duplicates (delivered / stored)', `${relay.duplicates} / —`, `${duet.duplicates} / ${fmt(duet.stored?.duplicates)}`, ''],
-    row('server CPU cores', cpu(relay, 'relay')?.cores, cpu(duet, 'duet')?.cores, 2),
-    row('server CPU µs/msg', cpu(relay, 'relay')?.usPerMessage, cpu(duet, 'duet')?.usPerMessage),
-    ['postgres CPU cores', '—', fmt(cpu(duet, 'postgres')?.cores, 2), ''],
-    ['postgres CPU µs/msg', '—', fmt(cpu(duet, 'postgres')?.usPerMessage), ''],
-    row('generator CPU cores', cpu(relay, 'generator')?.cores, cpu(duet, 'generator')?.cores, 2),
+    row('acked msgs/s', (run) => run.ackedPerSec),
+    row('delivered msgs/s', (run) => run.deliveredPerSec),
+    ...(['p50', 'p95', 'p99', 'max'] as const).map((p) => row(`ack latency ${p} ms`, (run) => run.ackLatencyMs[p], 2)),
+    ...(['p50', 'p95', 'p99', 'max'] as const).map((p) => row(`e2e latency ${p} ms`, (run) => run.e2eLatencyMs[p], 2)),
+    text('errors', (run) => fmt(run.errorCount)),
+    text('lost', (run) => fmt(run.lost)),
+    text('duplicates (delivered / stored)', (run) => `${run.duplicates} / ${fmt(run.stored?.duplicates)}`),
+    row('server CPU cores', cores(), 2),
+    row('server CPU µs/msg', perMessage()),
+    ...nodes.flatMap((node) => [row(`  ${node} CPU cores`, cores(node), 2), row(`  ${node} CPU µs/msg`, perMessage(node))]),
+    row('postgres CPU cores', cores('postgres'), 2),
+    row('postgres CPU µs/msg', perMessage('postgres')),
+    ...(cluster ? [row('redis CPU cores', cores('redis'), 2), row('redis CPU µs/msg', perMessage('redis'))] : []),
+    row('generator CPU cores', cores('generator'), 2),
+    ...(cluster
+      ? [row('generator CPU µs/msg', perMessage('generator')), row('server + postgres + redis µs/msg', (run, server) => serviceCpuPerMessage(run, server))]
+      : []),
   ];
+}
+
+/** Idle sockets of each server; `memory`: with the RSS rows (measured once the sockets settled). */
+function idleTable(title: string, run: IdleRun, memory: boolean, nodes?: number): string {
+  const row = comparisonRow(run.relay, run.duet, run.cluster);
+  const mib = (bytes: number | null) => (bytes ?? 0) / 2 ** 20;
+  const cluster = Boolean(run.cluster);
+  return table(title, comparisonHeaders(cluster, nodes), [
+    row('connected', (f) => f.connected, 0),
+    row('failed', (f) => f.failed, 0),
+    row('connect rate sockets/s', (f) => f.connectRate, 0),
+    ...(memory
+      ? [
+          row('RSS per socket KiB', (f) => kib(f.rssPerSocketBytes)),
+          row('RSS before MiB', (f) => mib(f.rssBeforeBytes)),
+          row('RSS after MiB', (f) => mib(f.rssAfterBytes)),
+          ...(cluster ? [row('redis RSS per socket KiB', (f) => kib(f.redisRssPerSocketBytes))] : []),
+        ]
+      : []),
+    row('server CPU s while connecting', (f) => f.connectCpuSeconds.server, 2),
+    ...(cluster ? [row('redis CPU s while connecting', (f) => f.connectCpuSeconds.redis, 2)] : []),
+    row('generator CPU s while connecting', (f) => f.connectCpuSeconds.generator, 2),
+  ]);
 }
 
 /** Duet's side of each run: what else ran while it was measured. */
@@ -197,36 +252,12 @@ function backgroundTable(closed: MeasuredRun | undefined, steps: KneeStep[]): st
 export function renderTables(r: BenchResults): string {
   let out = '';
   if (r.closedLoop) {
-    out += table(`Closed loop: ${r.closedLoop.pairs} pairs × ${r.closedLoop.inFlight} in flight`, ['', 'relay', 'duet', 'duet/relay'], runRows(r.closedLoop.relay, r.closedLoop.duet));
+    const { relay, duet, cluster } = r.closedLoop;
+    const headers = comparisonHeaders(Boolean(cluster), r.cluster?.nodes);
+    out += table(`Closed loop: ${r.closedLoop.pairs} pairs × ${r.closedLoop.inFlight} in flight`, headers, runRows(relay, duet, cluster));
   }
   if (r.knee) {
-    const rates = [...new Set([...r.knee.relay.steps, ...r.knee.duet.steps].map((s) => s.rate))].sort((a, b) => a - b);
-    const cell = (k: KneeResult, rate: number) => {
-      const s = stepAt(k, rate);
-      return s ? `${fmt(s.e2eLatencyMs.p50, 2)} / ${fmt(s.e2eLatencyMs.p99, 2)} ${s.pass ? 'ok' : 'FAIL'}` : 'not run';
-    };
-    const rows = rates.map((rate) => {
-      const d = stepAt(r.knee!.duet, rate);
-      return [
-        `${rate}`,
-        cell(r.knee!.relay, rate),
-        cell(r.knee!.duet, rate),
-        d ? fmt(d.ackedPerSec) : '—',
-        d ? fmt(d.cpu.duet?.cores, 2) : '—',
-        d ? fmt(d.cpu.postgres?.cores, 2) : '—',
-        d && !d.pass ? d.failures.join('; ') : '',
-      ];
-    });
-    rows.push(['knee', `${r.knee.relay.knee ?? 'none'}`, `${r.knee.duet.knee ?? 'none'}`, '', '', '', fmt(ratio(r.knee.duet.knee, r.knee.relay.knee), 2) + ' of relay']);
-    out += table(
-      `Open loop (${r.knee.pairs} pairs): e2e p50 / p99 ms per step; knee = highest rate with p99 ≤ ${r.knee.p99BoundMs} ms, 0 lost/dup/errors`,
-      ['msgs/s', 'relay', 'duet', 'duet acked/s', 'duet CPU', 'pg CPU', 'duet failures'],
-      rows,
-    );
-    for (const [name, k] of [['relay', r.knee.relay], ['duet', r.knee.duet]] as const) {
-      if (k.stoppedEarly) out += `  (${name}: ${k.stoppedEarly})\n`;
-      if (k.failedBelowKnee.length) out += `  (${name}: steps below its knee failed: ${k.failedBelowKnee.join(', ')} msgs/s)\n`;
-    }
+    out += renderKnee(r.knee, r.cluster?.nodes);
     out += backgroundTable(r.closedLoop?.duet, r.knee.duet.steps);
   }
   if (r.reads && r.reads.levels.length) {
@@ -245,28 +276,9 @@ export function renderTables(r: BenchResults): string {
     );
   }
   if (r.idle) {
-    const { relay, duet } = r.idle;
-    const row = (label: string, a: number | null, b: number | null, digits = 1) => [label, fmt(a, digits), fmt(b, digits), fmt(ratio(b, a), 2)];
-    out += table(`Idle sockets (${r.idle.users})`, ['', 'relay', 'duet', 'duet/relay'], [
-      row('connected', relay.connected, duet.connected, 0),
-      row('failed', relay.failed, duet.failed, 0),
-      row('connect rate sockets/s', relay.connectRate, duet.connectRate, 0),
-      row('RSS per socket KiB', kib(relay.rssPerSocketBytes), kib(duet.rssPerSocketBytes)),
-      row('RSS before MiB', (relay.rssBeforeBytes ?? 0) / 2 ** 20, (duet.rssBeforeBytes ?? 0) / 2 ** 20),
-      row('RSS after MiB', (relay.rssAfterBytes ?? 0) / 2 ** 20, (duet.rssAfterBytes ?? 0) / 2 ** 20),
-      row('server CPU s while connecting', relay.connectCpuSeconds.server ?? null, duet.connectCpuSeconds.server ?? null, 2),
-      row('generator CPU s while connecting', relay.connectCpuSeconds.generator ?? null, duet.connectCpuSeconds.generator ?? null, 2),
-    ]);
+    out += idleTable(`Idle sockets (${r.idle.users})`, r.idle, true, r.cluster?.nodes);
     const bare = r.idle.withoutPartners;
-    if (bare) {
-      out += table(`Connects without presence fan-out (${bare.users})`, ['', 'relay', 'duet', 'duet/relay'], [
-        row('connected', bare.relay.connected, bare.duet.connected, 0),
-        row('failed', bare.relay.failed, bare.duet.failed, 0),
-        row('connect rate sockets/s', bare.relay.connectRate, bare.duet.connectRate, 0),
-        row('server CPU s while connecting', bare.relay.connectCpuSeconds.server ?? null, bare.duet.connectCpuSeconds.server ?? null, 2),
-        row('generator CPU s while connecting', bare.relay.connectCpuSeconds.generator ?? null, bare.duet.connectCpuSeconds.generator ?? null, 2),
-      ]);
-    }
+    if (bare) out += idleTable(`Connects without presence fan-out (${bare.users})`, bare, false, r.cluster?.nodes);
   }
   if (r.soak) out += renderSoak(r.soak);
   if (r.targets) {

@@ -6,6 +6,7 @@ import { type BenchOptions, parseArgs, UsageError } from './args';
 import { BackgroundProbe } from './background';
 import { BenchDb, tokensFor } from './db';
 import type { ClientProcesses } from './client-processes';
+import { type Cluster, startCluster } from './cluster';
 import { GeneratorPool } from './generator-pool';
 import { measureIdle } from './idle';
 import { machineInfo } from './machine';
@@ -13,6 +14,7 @@ import { postgresProbe, processProbe } from './proc-cpu';
 import { freePort } from './processes';
 import type { Pair } from './protocol';
 import { measureReads, type ReadTargets, sampleIds } from './reads';
+import { type BenchRedis, openRedis } from './redis';
 import { type BenchResults, evaluateTargets, type IdleRun, renderTables, writeResults } from './report';
 import { BulkSeeder } from './seed-bulk';
 import { benchDatabaseUrl, checkBenchDatabaseUrl, type ServerHandle, startDuet, startRelay } from './servers';
@@ -32,6 +34,9 @@ const say = (line: string) => process.stdout.write(`[bench ${new Date().toISOStr
 class Session {
   relay?: ServerHandle;
   duet?: ServerHandle;
+  /** With --nodes N > 1: the Redis the cluster shares, opened once, and the cluster while it runs. */
+  redis?: BenchRedis;
+  cluster?: Cluster;
   db?: BenchDb;
   seedDb?: BenchDb;
   pools = new Set<ClientProcesses>();
@@ -48,21 +53,43 @@ class Session {
     return this.options.databaseUrl ?? benchDatabaseUrl(this.workDir, this.pgPort);
   }
 
+  /** What every Duet process of the run is started with, one node or a cluster's. */
+  private get duetLaunch() {
+    return {
+      secret: this.secret,
+      workDir: this.workDir,
+      pgPort: this.pgPort,
+      cpuProfileDir: this.options.profileDuet ? path.join(this.workDir, 'cpu-profiles') : undefined,
+      nodeArgs: this.options.duetNodeArgs,
+    };
+  }
+
   async startServers(): Promise<void> {
     if (!this.duetPort) [this.duetPort, this.pgPort] = [await freePort(), await freePort()];
     [this.relay, this.duet] = await Promise.all([
       startRelay(this.secret, this.workDir),
-      startDuet({
-        secret: this.secret,
-        workDir: this.workDir,
-        databaseUrl: this.options.databaseUrl,
-        port: this.duetPort,
-        pgPort: this.pgPort,
-        cpuProfileDir: this.options.profileDuet ? path.join(this.workDir, 'cpu-profiles') : undefined,
-        nodeArgs: this.options.duetNodeArgs,
-      }),
+      startDuet({ ...this.duetLaunch, databaseUrl: this.options.databaseUrl, port: this.duetPort }),
     ]);
     this.db = new BenchDb(this.databaseUrl);
+  }
+
+  /** Duet on options.nodes nodes, sharing the one-node Duet's database and the run's Redis. */
+  async startCluster(): Promise<Cluster> {
+    this.redis ??= await openRedis(this.workDir);
+    this.cluster = await startCluster({
+      ...this.duetLaunch,
+      nodes: this.options.nodes,
+      databaseUrl: this.databaseUrl,
+      redis: this.redis,
+      keyPrefix: `duet-bench-${this.tag}:`,
+    });
+    return this.cluster;
+  }
+
+  /** Before the one-node Duet stops: it owns the embedded PostgreSQL the nodes use. */
+  async stopCluster(): Promise<void> {
+    await this.cluster?.stop();
+    this.cluster = undefined;
   }
 
   /** Clients first, then the servers (Duet's SIGTERM stops its embedded PostgreSQL). */
@@ -76,7 +103,9 @@ class Session {
 
   async shutdown(): Promise<void> {
     for (const pool of this.pools) pool.kill();
+    await this.stopCluster().catch((err: unknown) => say(`stopping the cluster: ${err instanceof Error ? err.message : String(err)}`));
     await this.stopServers();
+    await this.redis?.stop();
     if (!this.options.keep) fs.rmSync(this.workDir, { recursive: true, force: true });
     else say(`kept ${this.workDir} (server logs, embedded data)`);
   }
@@ -91,32 +120,23 @@ async function throughput(s: Session, results: BenchResults): Promise<void> {
   const senders = pairs.map((p) => p.sender.id);
   const postmaster = await db.postmasterPid();
   if (!postmaster) results.notes.push('PostgreSQL runs where /proc cannot see it: no postgres CPU figures');
-
-  const targets: Target[] = [
-    { name: 'relay', url: s.relay!.url, probes: [processProbe('relay', s.relay!.pid)] },
-    {
-      name: 'duet',
-      url: s.duet!.url,
-      probes: [processProbe('duet', s.duet!.pid), ...(postmaster ? [postgresProbe(postmaster)] : [])],
-      background: new BackgroundProbe(db, `${s.duet!.url}/metrics`),
-      storedRows: async (tag) => {
-        const row = await db.one<{ rows: number; distinct: number }>(
-          `SELECT count(*)::int AS rows, count(DISTINCT (sender_id, client_message_id))::int AS distinct
-             FROM messages WHERE sender_id = ANY($1::int[]) AND client_message_id LIKE $2`,
-          [senders, `${tag}-%`],
-        );
-        return { rows: Number(row.rows), distinct: Number(row.distinct) };
-      },
-    },
-  ];
+  const pgProbes = postmaster ? [postgresProbe(postmaster)] : [];
+  const storedRows = async (tag: string) => {
+    const row = await db.one<{ rows: number; distinct: number }>(
+      `SELECT count(*)::int AS rows, count(DISTINCT (sender_id, client_message_id))::int AS distinct
+         FROM messages WHERE sender_id = ANY($1::int[]) AND client_message_id LIKE $2`,
+      [senders, `${tag}-%`],
+    );
+    return { rows: Number(row.rows), distinct: Number(row.distinct) };
+  };
 
   const closed: Partial<Record<Target['name'], MeasuredRun>> = {};
   const knees: Partial<Record<Target['name'], KneeResult>> = {};
-  for (const target of targets) {
+  const measure = async (target: Target) => {
     const pool = GeneratorPool.start(options.generatorProcesses, 4096 + options.pairs * 2);
     s.pools.add(pool);
     try {
-      await pool.connectPairs(target.url, pairs);
+      await pool.connectPairs(target.urls, pairs);
       if (options.parts.has('closed')) {
         say(`closed loop, ${target.name}: ${options.pairs} pairs × ${options.inFlight} in flight, ${options.closedSeconds} s`);
         const run = await closedLoop(target, pool, options);
@@ -131,12 +151,46 @@ async function throughput(s: Session, results: BenchResults): Promise<void> {
       await pool.close();
       s.pools.delete(pool);
     }
+  };
+  await measure({ name: 'relay', urls: [s.relay!.url], probes: [processProbe('relay', s.relay!.pid)] });
+  await measure({
+    name: 'duet',
+    urls: [s.duet!.url],
+    probes: [processProbe('duet', s.duet!.pid), ...pgProbes],
+    background: new BackgroundProbe(db, `${s.duet!.url}/metrics`),
+    storedRows,
+  });
+  if (options.nodes > 1) {
+    const cluster = await startClusterFor(s, results);
+    try {
+      await measure({ name: 'cluster', urls: cluster.urls, probes: [...cluster.probes, ...pgProbes], storedRows });
+    } finally {
+      await s.stopCluster();
+    }
   }
-  if (closed.relay && closed.duet) results.closedLoop = { pairs: options.pairs, inFlight: options.inFlight, relay: closed.relay, duet: closed.duet };
-  if (knees.relay && knees.duet) results.knee = { p99BoundMs: options.p99BoundMs, pairs: options.pairs, relay: knees.relay, duet: knees.duet };
+  if (closed.relay && closed.duet) {
+    results.closedLoop = { pairs: options.pairs, inFlight: options.inFlight, relay: closed.relay, duet: closed.duet, ...(closed.cluster && { cluster: closed.cluster }) };
+  }
+  if (knees.relay && knees.duet) {
+    results.knee = { p99BoundMs: options.p99BoundMs, pairs: options.pairs, relay: knees.relay, duet: knees.duet, ...(knees.cluster && { cluster: knees.cluster }) };
+  }
 
   // The reads are measured at exact message counts: take the throughput runs' rows out again.
   await db.exec('DELETE FROM conversations WHERE participant_1_id = ANY($1::int[]) OR participant_2_id = ANY($1::int[])', [ids]);
+}
+
+/** Starts the cluster and records, once, what it runs on (and why its Redis figures may not be ours alone). */
+async function startClusterFor(s: Session, results: BenchResults): Promise<Cluster> {
+  say(`starting ${s.options.nodes} Duet nodes with Redis`);
+  const cluster = await s.startCluster();
+  const redis = s.redis!;
+  if (!results.cluster) {
+    results.cluster = { nodes: s.options.nodes, redis: { origin: redis.origin, version: redis.version, otherClients: redis.otherClients, cpuMeasured: redis.pid !== null } };
+    if (redis.pid === null) results.notes.push('Redis runs where /proc cannot see it: no Redis CPU figures');
+    if (redis.otherClients > 0) results.notes.push(`the machine's Redis had ${redis.otherClients} other client(s): its CPU figures include their work`);
+  }
+  say(`  ${cluster.urls.join(', ')}; Redis ${redis.version} (${redis.origin}) at ${redis.url}`);
+  return cluster;
 }
 
 /** The seeded users, kept for the idle part, which uses the same realistic users. */
@@ -193,16 +247,16 @@ async function idle(s: Session, results: BenchResults): Promise<void> {
     ids = [...ids, ...(await s.db!.createUsers(`bench-idle-${s.tag}-`, options.idleSockets - ids.length))];
     who = `${options.idleSockets.toLocaleString('en')} users (${seededUserIds.length ? 'some' : 'none'} with conversations)`;
   }
-  results.idle = await idleRun(s, ids, who);
+  results.idle = await idleRun(s, results, ids, who);
   if (withPartners) {
     // The issue's connect-rate target is JWT plus user lookup; seeded users add a presence frame to
     // every online partner per connect. New users, who have no partners, measure the target as worded.
     const fresh = await s.db!.createUsers(`bench-bare-${s.tag}-`, options.idleSockets);
-    results.idle.withoutPartners = await idleRun(s, fresh, `${options.idleSockets.toLocaleString('en')} new users without conversations`);
+    results.idle.withoutPartners = await idleRun(s, results, fresh, `${options.idleSockets.toLocaleString('en')} new users without conversations`);
   }
 }
 
-async function idleRun(s: Session, ids: number[], who: string): Promise<IdleRun> {
+async function idleRun(s: Session, results: BenchResults, ids: number[], who: string): Promise<IdleRun> {
   const { options } = s;
   // Fresh server processes: the RSS per socket must not be hidden in heap left free by earlier parts.
   say(`restarting both servers for idle sockets of ${who}`);
@@ -216,12 +270,22 @@ async function idleRun(s: Session, ids: number[], who: string): Promise<IdleRun>
     warmupSockets: options.idleWarmupSockets,
   };
   say(`idle sockets, relay: ${users.length}`);
-  const relay = await measureIdle(s.relay!.url, s.relay!.pid, users, idleOptions);
+  const relay = await measureIdle({ urls: [s.relay!.url], pids: [s.relay!.pid] }, users, idleOptions);
   say(`  ${relay.connected} connected at ${relay.connectRate}/s, ${relay.rssPerSocketBytes} B RSS per socket`);
   say(`idle sockets, duet: ${users.length}`);
-  const duet = await measureIdle(s.duet!.url, s.duet!.pid, users, idleOptions);
+  const duet = await measureIdle({ urls: [s.duet!.url], pids: [s.duet!.pid] }, users, idleOptions);
   say(`  ${duet.connected} connected at ${duet.connectRate}/s, ${duet.rssPerSocketBytes} B RSS per socket`);
-  return { users: who, relay, duet };
+  if (options.nodes === 1) return { users: who, relay, duet };
+  // Fresh nodes, like the restarted servers above; the users spread evenly over them.
+  const cluster = await startClusterFor(s, results);
+  try {
+    say(`idle sockets, ${options.nodes} nodes: ${users.length}`);
+    const figures = await measureIdle({ urls: cluster.urls, pids: cluster.nodes.map((node) => node.pid), redisPid: s.redis!.pid }, users, idleOptions);
+    say(`  ${figures.connected} connected at ${figures.connectRate}/s, ${figures.rssPerSocketBytes} B RSS per socket (all nodes), Redis ${figures.redisRssPerSocketBytes ?? '—'} B`);
+    return { users: who, relay, duet, cluster: figures };
+  } finally {
+    await s.stopCluster();
+  }
 }
 
 async function soak(s: Session, results: BenchResults): Promise<void> {

@@ -65,6 +65,10 @@ export interface DuetLaunch {
   cpuProfileDir?: string;
   /** Extra node flags (A/B runs of V8 settings). */
   nodeArgs?: readonly string[];
+  /** A node of a cluster: the Redis it shares with the other nodes, and the run's key prefix. */
+  redis?: { url: string; keyPrefix: string };
+  /** The log file's name in workDir, without `.log` (default `duet`). */
+  logName?: string;
 }
 
 /** Duet as it ships: `node dist/src/main.js`, with the per-user fair-use buckets out of the way. */
@@ -84,11 +88,13 @@ export async function startDuet(options: DuetLaunch): Promise<ServerHandle> {
     // The load is many users at full speed: fair use would refuse it by design.
     ...Object.fromEntries(RATE_CLASSES.flatMap((c) => [[`${envPrefix(c)}_BURST`, '1000000000'], [`${envPrefix(c)}_PER_SEC`, '1000000000']])),
   };
-  delete env.DATABASE_URL;
+  // Only what this launch asks for: a REDIS_URL in the harness's environment must not make one node a cluster.
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX']) delete env[name];
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+  if (options.redis) Object.assign(env, { REDIS_URL: options.redis.url, REDIS_KEY_PREFIX: options.redis.keyPrefix });
   const nodeArgs = [...(options.nodeArgs ?? [])];
   if (options.cpuProfileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
-  return launch('duet', path.join(DIST, 'src', 'main.js'), env, options.port, path.join(options.workDir, 'duet.log'), 180_000, nodeArgs);
+  return launch('duet', path.join(DIST, 'src', 'main.js'), env, options.port, path.join(options.workDir, `${options.logName ?? 'duet'}.log`), 180_000, nodeArgs);
 }
 
 /** The URL of the cluster Duet embeds for this run (database `duet`, its password in the data directory). */

@@ -5,14 +5,16 @@ import { type CpuProbe, CpuMeter } from './proc-cpu';
 import { sleep } from './processes';
 import type { RunSpec } from './protocol';
 
-/** Closed-loop throughput and the open-loop rate sweep ("knee"), against one server. */
+/** Closed-loop throughput and the open-loop rate sweep ("knee"), against one server or one cluster. */
 
 export interface Target {
-  name: 'relay' | 'duet';
-  url: string;
-  /** The server process, plus PostgreSQL for Duet. */
+  /** `cluster`: Duet on several nodes, each pair's two users on different nodes. */
+  name: 'relay' | 'duet' | 'cluster';
+  /** The server, or every node of the cluster. */
+  urls: string[];
+  /** The server process (first: the quiet wait watches it), plus PostgreSQL for Duet and Redis for a cluster. */
   probes: CpuProbe[];
-  /** Duet only: rows stored under a run's clientMessageId prefix, for duplicate and missing counts. */
+  /** Duet and cluster: rows stored under a run's clientMessageId prefix, for duplicate and missing counts. */
   storedRows?: (tag: string) => Promise<{ rows: number; distinct: number }>;
   /** Duet only: checkpoints, autovacuum, WAL, GC pauses and event-loop delay during each run. */
   background?: BackgroundProbe;
