@@ -5,9 +5,10 @@ import { type CpuProbe, processProbe, rssBytes } from './proc-cpu';
 import { freePort, sleep, tail } from './processes';
 
 /**
- * The Redis a cluster run shares between its Duet nodes: the machine's at 127.0.0.1:6379 when it
- * answers, otherwise a private redis-server for the run. Spoken to through redis-cli, so the bench
- * needs no Redis client library of its own.
+ * The Redis a cluster run shares between its Duet nodes: a private redis-server for the run, so that
+ * its CPU is the run's alone (like the bench's own PostgreSQL), or the machine's at 127.0.0.1:6379
+ * when no redis-server binary is installed. Spoken to through redis-cli, so the bench needs no
+ * Redis client library of its own.
  */
 
 const MACHINE_PORT = 6379;
@@ -77,8 +78,12 @@ async function startPrivate(workDir: string): Promise<{ port: number; child: Chi
   throw new Error(`redis-server did not answer on port ${port}\n--- ${log} ---\n${tail(log)}`);
 }
 
+function hasRedisServer(): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => fs.existsSync(path.join(dir, 'redis-server')));
+}
+
 export async function openRedis(workDir: string): Promise<BenchRedis> {
-  const machine = await answers(MACHINE_PORT);
+  const machine = !hasRedisServer() && (await answers(MACHINE_PORT));
   const { port, child } = machine ? { port: MACHINE_PORT, child: undefined } : await startPrivate(workDir);
   const pid = visiblePid(Number(await info(port, 'server', 'process_id')));
   const probe = pid === null ? null : processProbe('redis', pid);
