@@ -157,6 +157,33 @@ describe('while Redis is away', () => {
     await sendOver(b, alice, 'still served');
     await toAlice;
   });
+
+  it('a user who left during the outage is offline everywhere once the nodes have rejoined', async () => {
+    const [nodeA, nodeB] = cluster().nodes as [TestApp, TestApp];
+    const { alice, bob, stranger: carol } = await createCast(nodeA.chat.sequelize);
+    const a = await connectAs(nodeA, alice, { reconnect: true });
+    const b = await connectAs(nodeB, bob);
+    const c = await connectAs(nodeB, carol);
+    await sendOver(a, bob, 'partners now');
+    await sendOver(c, bob, 'partners too');
+    await cutRedis(cluster(), redis());
+    // Carol, on bob's node, hears him leave: his grace period ended while Redis was away.
+    const leftDuringOutage = nextEvent<{ userId: number; online: boolean }>(c, 'presence');
+    b.disconnect();
+    expect(await leftDuringOutage).toEqual(expect.objectContaining({ userId: bob, online: false }));
+
+    const reconnected = nextReconnect(a, REJOIN_MS);
+    await redis().proxy.restore();
+    await reconnected;
+    // Within the contract's 3 s for going offline, counted from alice's reconnect.
+    const deadline = Date.now() + 3000;
+    const bobOnline = async () => {
+      const answer = await within(PROMPT_MS, emitAck<{ statuses: { online: boolean }[] }>(a, 'get_online_status', { userIds: [bob] }), 'get_online_status');
+      return answer.statuses[0]!.online;
+    };
+    while ((await bobOnline()) && Date.now() < deadline) await settle(100);
+    expect(await bobOnline()).toBe(false);
+  }, REJOIN_MS + 10_000);
 });
 
 describe('while Redis is away, the limits', () => {
