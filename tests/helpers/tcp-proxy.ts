@@ -37,7 +37,10 @@ export class TcpProxy {
     await closed;
   }
 
-  /** Accepts again on the same port, forwarding to `targetPort` (by default where it did before). */
+  /**
+   * Accepts again on the same port (if cut), forwarding new connections to `targetPort` (by
+   * default where it did before): as a balancer, it sends clients to another node this way.
+   */
   async restore(targetPort = this.targetPort): Promise<void> {
     this.targetPort = targetPort;
     if (this.listening) return;
