@@ -13,20 +13,27 @@ export function testKeyPrefix(): string {
   return `duet-test-${process.pid}-${randomBytes(4).toString('hex')}:`;
 }
 
-/** Removes every key under the prefix. */
-export async function deleteKeys(prefix: string, url = TEST_REDIS_URL): Promise<void> {
+/** Runs `use` on a connection of its own to the machine's Redis (not through any test proxy). */
+export async function withRedis<T>(use: (redis: Redis) => Promise<T>, url = TEST_REDIS_URL): Promise<T> {
   const redis = new Redis(url, { lazyConnect: true });
   await redis.connect();
   try {
+    return await use(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Removes every key under the prefix. */
+export function deleteKeys(prefix: string, url = TEST_REDIS_URL): Promise<void> {
+  return withRedis(async (redis) => {
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       cursor = next;
       if (keys.length) await redis.unlink(...keys);
     } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  }, url);
 }
 
 export interface TestCluster {

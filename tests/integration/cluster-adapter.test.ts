@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { createCast } from '../helpers/factories';
-import { TEST_REDIS_URL, type TestCluster, useCluster } from '../helpers/cluster';
+import { TEST_REDIS_URL, type TestCluster, useCluster, withRedis } from '../helpers/cluster';
 import { type ClientSocket, connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
 import { TcpProxy } from '../helpers/tcp-proxy';
 import { bearer, startTestApp, type TestApp } from '../helpers/test-app';
@@ -22,27 +21,16 @@ async function send(socket: ClientSocket, receiverId: number, content: string) {
 }
 
 /** The stream the nodes share, as Redis holds it: each entry's event name, in order. */
-async function streamEvents(keyPrefix: string): Promise<string[]> {
-  const redis = new Redis(TEST_REDIS_URL);
-  try {
-    const entries = await redis.xrange(`${keyPrefix}socket.io`, '-', '+');
-    return entries.map(([, fields]) => {
+function streamEvents(keyPrefix: string): Promise<string[]> {
+  return withRedis(async (redis) =>
+    (await redis.xrange(`${keyPrefix}socket.io`, '-', '+')).map(([, fields]) => {
       const data = fields[fields.indexOf('data') + 1]!;
       return (JSON.parse(data) as { packet: { data: [string] } }).packet.data[0];
-    });
-  } finally {
-    redis.disconnect();
-  }
+    }),
+  );
 }
 
-async function streamLength(keyPrefix: string): Promise<number> {
-  const redis = new Redis(TEST_REDIS_URL);
-  try {
-    return await redis.xlen(`${keyPrefix}socket.io`);
-  } finally {
-    redis.disconnect();
-  }
-}
+const streamLength = (keyPrefix: string) => withRedis((redis) => redis.xlen(`${keyPrefix}socket.io`));
 
 const portOf = (node: TestApp) => Number(new URL(node.baseUrl).port);
 
