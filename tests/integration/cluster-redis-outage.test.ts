@@ -1,6 +1,6 @@
 import { createCast } from '../helpers/factories';
-import { type TestCluster, useCluster } from '../helpers/cluster';
-import { DEGRADED, READY, useRedisProxy, waitForReadiness, within } from '../helpers/outage';
+import { type TestCluster, useCluster, withRedis } from '../helpers/cluster';
+import { DEGRADED, READY, type RedisProxy, useRedisProxy, waitForReadiness, within } from '../helpers/outage';
 import { type ClientSocket, connectAs, emitAck, nextEvent, nextReconnect, record, settle } from '../helpers/sockets';
 import { bearer, type TestApp } from '../helpers/test-app';
 import { eventually } from '../helpers/uploads';
@@ -28,16 +28,16 @@ async function restSend(node: TestApp, from: number, to: number, content: string
 }
 
 /** Cuts Redis off and waits until every node says so on /ready; returns how long that took. */
-async function cutRedis(cluster: TestCluster, redis: ReturnType<ReturnType<typeof useRedisProxy>>): Promise<number> {
-  await redis.proxy.cut();
+async function cutRedis(cluster: TestCluster, ...proxies: RedisProxy[]): Promise<number> {
+  await Promise.all(proxies.map((redis) => redis.proxy.cut()));
   const times = await Promise.all(cluster.nodes.map((node) => waitForReadiness(node, DEGRADED, 5000)));
   return Math.max(...times);
 }
 
 /** Every test leaves Redis reachable and the nodes rejoined, whatever it did. */
-function restoreAfterEach(cluster: () => TestCluster, redis: ReturnType<typeof useRedisProxy>): void {
+function restoreAfterEach(cluster: () => TestCluster, ...proxies: Array<() => RedisProxy>): void {
   afterEach(async () => {
-    await redis().proxy.restore();
+    await Promise.all(proxies.map((redis) => redis().proxy.restore()));
     await Promise.all(cluster().nodes.map((node) => waitForReadiness(node, READY, REJOIN_MS)));
   }, REJOIN_MS + 5000);
 }
@@ -200,4 +200,43 @@ describe('while Redis is away, the limits', () => {
     expect(fourth.body.error.code).toBe('RATE_LIMITED');
     expect((await restSend(nodeB, alice, bob, 'four, on B')).status).toBe(201);
   });
+});
+
+describe('after an outage longer than a node heartbeat, nodes that rejoin at different times', () => {
+  // Each node reaches Redis through its own proxy, so that one can rejoin before the other.
+  const redisA = useRedisProxy();
+  const redisB = useRedisProxy();
+  const cluster = useCluster(1, { realtime: { presenceGraceMs: 300 } }, () => redisA().url);
+  beforeAll(() => cluster().addNode({ redis: { url: redisB().url, keyPrefix: cluster().keyPrefix } }));
+  restoreAfterEach(cluster, redisA, redisB);
+
+  it('do not take each other\'s users offline', async () => {
+    const [nodeA, nodeB] = cluster().nodes as [TestApp, TestApp];
+    const { alice, bob } = await createCast(nodeA.chat.sequelize);
+    const a = await connectAs(nodeA, alice, { reconnect: true });
+    const b = await connectAs(nodeB, bob, { reconnect: true });
+    const crossed = nextEvent(b, 'new_message');
+    await sendOver(a, bob, 'partners now');
+    await crossed;
+    const presenceAtBob = record<{ userId: number; online: boolean }>(b, 'presence');
+    // Both nodes have a heartbeat in Redis (their first comes with their first sweep).
+    expect(await eventually(async () => (await withRedis((redis) => redis.zcard(`${cluster().keyPrefix}presence:nodes`))) === 2)).toBe(true);
+
+    await cutRedis(cluster(), redisA(), redisB());
+    // Longer than a node's heartbeat lives (15 s in realtime.ts): both nodes look dead in Redis.
+    await settle(16_000);
+    const bobBack = nextReconnect(b, REJOIN_MS);
+    await redisB().proxy.restore();
+    await bobBack;
+    // Node B sweeps (every 2 s) while node A has not rejoined yet.
+    await settle(2500);
+    const aliceBack = nextReconnect(a, REJOIN_MS);
+    await redisA().proxy.restore();
+    await aliceBack;
+
+    const statuses = await within(PROMPT_MS, emitAck<{ statuses: { online: boolean }[] }>(b, 'get_online_status', { userIds: [alice] }), 'get_online_status');
+    expect(statuses.statuses[0]!.online).toBe(true);
+    await settle(1000);
+    expect(presenceAtBob.filter((event) => event.userId === alice && !event.online)).toEqual([]);
+  }, 60_000);
 });
