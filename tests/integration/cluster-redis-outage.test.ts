@@ -84,6 +84,9 @@ describe('while Redis is away', () => {
     const toAlice = nextEvent<{ message: { content: string } }>(a, 'new_message');
     expect((await restSend(nodeA, bob, alice, 'over REST on A')).status).toBe(201);
     expect((await toAlice).message.content).toBe('over REST on A');
+    const typing = nextEvent(b, 'user_typing');
+    expect((await within(PROMPT_MS, emitAck(a, 'typing', { conversationId: message.conversationId }), 'typing')).ok).toBe(true);
+    expect(await typing).toEqual(expect.objectContaining({ userId: alice, isTyping: true }));
     expect((await restSend(nodeB, bob, alice, 'over REST on B')).status).toBe(201);
     const history = await within(PROMPT_MS, nodeB.api().get(`/api/chat/conversations/${message.conversationId}/messages`).set(bearer(alice)), 'history');
     expect(history.status).toBe(200);
@@ -141,6 +144,10 @@ describe('while Redis is away', () => {
     await crossesAgain;
     await settle(300);
     expect(bobSaw.map((event) => event.message.id)).toEqual([after.id]);
+    // Typing crosses by PUB/SUB: the node's subscription is back too.
+    const typing = nextEvent(b, 'user_typing');
+    expect((await emitAck(a, 'typing', { conversationId: after.conversationId })).ok).toBe(true);
+    expect(await typing).toEqual(expect.objectContaining({ userId: alice, isTyping: true }));
   }, REJOIN_MS + 10_000);
 
   it('a client whose connection drops while Redis is away connects again at once, unrecovered', async () => {
