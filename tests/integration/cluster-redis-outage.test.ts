@@ -15,7 +15,7 @@ const PROMPT_MS = 2000;
 /** The contract: nodes rejoin within 30 s of Redis coming back. */
 const REJOIN_MS = 30_000;
 
-type Ack = { ok: boolean; message: { id: number; conversationId: number; content: string }; error?: { code: string } };
+type Ack = { ok: boolean; message: { id: number; conversationId: number; content: string } };
 
 async function sendOver(socket: ClientSocket, receiverId: number, content: string) {
   const ack = await within(PROMPT_MS, emitAck<Ack>(socket, 'send_message', { receiverId, content }), 'send_message');
