@@ -86,25 +86,36 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return now`);
 
 /**
- * KEYS: node, leaving. ARGV: key prefix, node id, then user id and count pairs. Makes Redis hold
- * this node's sockets as it knows them (after an outage, in which Redis may have lost everything);
- * users who left this node meanwhile and have no socket elsewhere are settled by the next sweep.
+ * KEYS: node, leaving, nodes. ARGV: key prefix, node id, grace ms, heartbeat ms, then user id and
+ * count pairs. Makes Redis hold this node's sockets as it knows them (after an outage, in which
+ * Redis may have lost everything). A user who left this node meanwhile and has no socket anywhere
+ * starts a grace period, so that the sweep announces them offline (no node would otherwise).
+ * Every node's heartbeat then runs from now: the others were cut off too and may not have rejoined
+ * yet, and must not be swept as dead (their users announced offline) meanwhile.
  */
 const RESYNC = new LuaScript(`${REDIS_NOW_MS}
 local prefix = ARGV[1]
 local node = ARGV[2]
-for _, userId in ipairs(redis.call('HKEYS', KEYS[1])) do
-  local userKey = prefix .. 'presence:user:' .. userId
-  redis.call('HDEL', userKey, node)
-  if redis.call('HLEN', userKey) == 1 and redis.call('HEXISTS', userKey, 'on') == 1 then
-    redis.call('ZADD', KEYS[2], 'NX', now, userId)
-  end
+local alive = now + tonumber(ARGV[4])
+for _, other in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  redis.call('ZADD', KEYS[3], 'GT', alive, other)
+end
+redis.call('ZADD', KEYS[3], alive, node)
+local before = redis.call('HKEYS', KEYS[1])
+for _, userId in ipairs(before) do
+  redis.call('HDEL', prefix .. 'presence:user:' .. userId, node)
 end
 redis.call('DEL', KEYS[1])
-for i = 3, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local userKey = prefix .. 'presence:user:' .. ARGV[i]
   redis.call('HSET', userKey, node, ARGV[i + 1], 'on', 1)
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+for _, userId in ipairs(before) do
+  local userKey = prefix .. 'presence:user:' .. userId
+  if redis.call('HLEN', userKey) == 1 and redis.call('HEXISTS', userKey, 'on') == 1 then
+    redis.call('ZADD', KEYS[2], 'NX', now + tonumber(ARGV[3]), userId)
+  end
 end
 return 0`);
 
@@ -191,10 +202,9 @@ export class RedisPresenceStore implements PresenceStore {
   /** After an outage: Redis holds this node's sockets as this node knows them. */
   async resync(): Promise<void> {
     const counts = this.local.socketCounts();
-    const args: Array<string | number> = [this.link.settings.keyPrefix, this.options.nodeId];
+    const args: Array<string | number> = [this.link.settings.keyPrefix, this.options.nodeId, this.options.graceMs, this.options.heartbeatTtlMs];
     for (const [userId, count] of counts) args.push(userId, count);
-    await RESYNC.run(this.link.client, [this.keys.node, this.keys.leaving], args);
-    await HEARTBEAT.run(this.link.client, [this.keys.nodes], [this.options.nodeId, this.options.heartbeatTtlMs]);
+    await RESYNC.run(this.link.client, [this.keys.node, this.keys.leaving, this.keys.nodes], args);
   }
 
   /**

@@ -13,20 +13,27 @@ export function testKeyPrefix(): string {
   return `duet-test-${process.pid}-${randomBytes(4).toString('hex')}:`;
 }
 
-/** Removes every key under the prefix. */
-export async function deleteKeys(prefix: string, url = TEST_REDIS_URL): Promise<void> {
+/** Runs `use` on a connection of its own to the machine's Redis (not through any test proxy). */
+export async function withRedis<T>(use: (redis: Redis) => Promise<T>, url = TEST_REDIS_URL): Promise<T> {
   const redis = new Redis(url, { lazyConnect: true });
   await redis.connect();
   try {
+    return await use(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Removes every key under the prefix. */
+export function deleteKeys(prefix: string, url = TEST_REDIS_URL): Promise<void> {
+  return withRedis(async (redis) => {
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       cursor = next;
       if (keys.length) await redis.unlink(...keys);
     } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  }, url);
 }
 
 export interface TestCluster {
@@ -37,12 +44,15 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-/** `count` Duet nodes over the test database and one Redis key prefix, each on its own port. */
-export async function startCluster(count: number, overrides: Partial<ChatOptions> = {}): Promise<TestCluster> {
+/**
+ * `count` Duet nodes over the test database and one Redis key prefix, each on its own port.
+ * `redisUrl` is where the nodes reach Redis (a proxy, for outage tests); keys are removed directly.
+ */
+export async function startCluster(count: number, overrides: Partial<ChatOptions> = {}, redisUrl = TEST_REDIS_URL): Promise<TestCluster> {
   const keyPrefix = testKeyPrefix();
   const nodes: TestApp[] = [];
   const addNode = async (more: Partial<ChatOptions> = {}) => {
-    const node = await startTestApp({ redis: { url: TEST_REDIS_URL, keyPrefix }, ...overrides, ...more });
+    const node = await startTestApp({ redis: { url: redisUrl, keyPrefix }, ...overrides, ...more });
     nodes.push(node);
     return node;
   };
@@ -60,12 +70,12 @@ export async function startCluster(count: number, overrides: Partial<ChatOptions
 
 /**
  * The cluster lifecycle most cluster tests need: nodes for the file, empty tables before each
- * test, the test's sockets closed after it.
+ * test, the test's sockets closed after it. `redisUrl` is read when the nodes start (in beforeAll).
  */
-export function useCluster(count: number, overrides: Partial<ChatOptions> = {}): () => TestCluster {
+export function useCluster(count: number, overrides: Partial<ChatOptions> = {}, redisUrl = () => TEST_REDIS_URL): () => TestCluster {
   let cluster: TestCluster | undefined;
   beforeAll(async () => {
-    cluster = await startCluster(count, overrides);
+    cluster = await startCluster(count, overrides, redisUrl());
   });
   afterAll(() => cluster?.close());
   beforeEach(() => resetData(cluster!.nodes[0]!.chat.sequelize));

@@ -6,12 +6,22 @@ export type ClientSocket = Socket;
 
 const clients = new Set<ClientSocket>();
 
+export interface ConnectOptions {
+  token?: string;
+  /** socket.io-client's own reconnection (quick retries here), as an application's client has it. */
+  reconnect?: boolean;
+  /** Where to connect instead of the app itself (a proxy in front of it). */
+  url?: string;
+}
+
 /** A connected socket.io-client for the user (websocket transport, real handshake with a JWT). */
-export async function connectAs(t: TestApp, userId: number, options: { token?: string } = {}): Promise<ClientSocket> {
-  const socket = connectClient(t.baseUrl, {
+export async function connectAs(t: TestApp, userId: number, options: ConnectOptions = {}): Promise<ClientSocket> {
+  const socket = connectClient(options.url ?? t.baseUrl, {
     auth: { token: options.token ?? tokenFor(userId) },
     transports: ['websocket'],
-    reconnection: false,
+    reconnection: options.reconnect ?? false,
+    reconnectionDelay: 100,
+    reconnectionDelayMax: 500,
     forceNew: true,
   });
   clients.add(socket);
@@ -45,6 +55,19 @@ export function nextEvent<T = Record<string, unknown>>(socket: ClientSocket, eve
       resolve(payload);
     };
     socket.once(event, onEvent);
+  });
+}
+
+/** The socket's next drop and its own reconnection after it: why it dropped, and whether its state was recovered. */
+export function nextReconnect(socket: ClientSocket, ms = 10_000): Promise<{ reason: string; recovered: boolean }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no disconnect and reconnect within ${ms} ms`)), ms);
+    socket.once('disconnect', (reason) => {
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve({ reason, recovered: socket.recovered });
+      });
+    });
   });
 }
 
