@@ -91,7 +91,8 @@ return now`);
  * Redis may have lost everything). A user who left this node meanwhile and has no socket anywhere
  * starts a grace period, so that the sweep announces them offline (no node would otherwise).
  * Every node's heartbeat then runs from now: the others were cut off too and may not have rejoined
- * yet, and must not be swept as dead (their users announced offline) meanwhile.
+ * yet, and must not be swept as dead (their users announced offline) meanwhile. Returns the users
+ * it brings online (Redis had lost them, or a sweep had taken them offline while this node was cut off).
  */
 const RESYNC = new LuaScript(`${REDIS_NOW_MS}
 local prefix = ARGV[1]
@@ -106,8 +107,10 @@ for _, userId in ipairs(before) do
   redis.call('HDEL', prefix .. 'presence:user:' .. userId, node)
 end
 redis.call('DEL', KEYS[1])
+local arrived = {}
 for i = 5, #ARGV, 2 do
   local userKey = prefix .. 'presence:user:' .. ARGV[i]
+  if redis.call('HEXISTS', userKey, 'on') == 0 then table.insert(arrived, ARGV[i]) end
   redis.call('HSET', userKey, node, ARGV[i + 1], 'on', 1)
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
@@ -117,7 +120,7 @@ for _, userId in ipairs(before) do
     redis.call('ZADD', KEYS[2], 'NX', now + tonumber(ARGV[3]), userId)
   end
 end
-return 0`);
+return arrived`);
 
 export interface ClusterPresenceOptions {
   nodeId: string;
@@ -199,12 +202,13 @@ export class RedisPresenceStore implements PresenceStore {
     return swept;
   }
 
-  /** After an outage: Redis holds this node's sockets as this node knows them. */
-  async resync(): Promise<void> {
+  /** After an outage: Redis holds this node's sockets as this node knows them. Returns who that brought online. */
+  async resync(): Promise<number[]> {
     const counts = this.local.socketCounts();
     const args: Array<string | number> = [this.link.settings.keyPrefix, this.options.nodeId, this.options.graceMs, this.options.heartbeatTtlMs];
     for (const [userId, count] of counts) args.push(userId, count);
-    await RESYNC.run(this.link.client, [this.keys.node, this.keys.leaving, this.keys.nodes], args);
+    const arrived = (await RESYNC.run(this.link.client, [this.keys.node, this.keys.leaving, this.keys.nodes], args)) as string[];
+    return arrived.map(Number);
   }
 
   /**

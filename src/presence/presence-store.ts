@@ -24,6 +24,8 @@ export interface PresenceStore {
   graceExpired(userId: number): Promise<PresenceAction>;
   online(userIds: readonly number[]): Promise<Set<number>>;
   sweep?(): Promise<SweptUser[]>;
+  /** After an outage of the shared store: writes this node's sockets back; returns who that brought online. */
+  resync?(): Promise<number[]>;
 }
 
 export class MemoryPresenceStore implements PresenceStore {

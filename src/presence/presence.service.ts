@@ -37,6 +37,10 @@ export class PresenceService {
       this.leaving.delete(userId);
     }
     if ((await this.deps.store.connected(userId, socketId)) !== 'announce-online') return;
+    await this.announceArrival(userId);
+  }
+
+  private async announceArrival(userId: number): Promise<void> {
     const arrival = await this.arrivals.load(userId);
     if (arrival) this.announce(arrival.partners, { userId, online: true, lastSeenAt: arrival.lastSeen?.toISOString() ?? null });
   }
@@ -70,6 +74,12 @@ export class PresenceService {
     const swept = (await this.deps.store.sweep?.()) ?? [];
     for (const { userId, at } of swept) await this.departed(userId, at);
     return swept.length;
+  }
+
+  /** The shared store is back after an outage: it learns this node's sockets, and whoever that brings online is announced. */
+  async rejoined(): Promise<void> {
+    const arrived = (await this.deps.store.resync?.()) ?? [];
+    await Promise.all(arrived.map((userId) => this.announceArrival(userId)));
   }
 
   /** Records everyone still leaving as gone now (on shutdown), so lastSeenAt is not lost. */

@@ -122,8 +122,8 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
   // Back from a Redis outage: Redis learns this node's sockets again, and the clients reconnect,
   // unrecovered, to catch up with after= on what could not cross nodes meanwhile (API.md).
   cluster?.link.onRejoin(() => {
-    void clusterPresence
-      ?.resync()
+    void presence
+      .rejoined()
       .catch((err: unknown) => errorLog(deps.logger).error('presence resync failed', err))
       .finally(() => {
         for (const socket of io.of('/').sockets.values()) {
