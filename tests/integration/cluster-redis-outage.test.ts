@@ -246,4 +246,23 @@ describe('after an outage longer than a node heartbeat, nodes that rejoin at dif
     await settle(1000);
     expect(presenceAtBob.filter((event) => event.userId === alice && !event.online)).toEqual([]);
   }, 60_000);
+
+  it('announce a node\'s users offline when it stays cut off, and online again when it rejoins', async () => {
+    const [nodeA, nodeB] = cluster().nodes as [TestApp, TestApp];
+    const { alice, bob } = await createCast(nodeA.chat.sequelize);
+    const a = await connectAs(nodeA, alice, { reconnect: true });
+    const b = await connectAs(nodeB, bob, { reconnect: true });
+    const crossed = nextEvent(b, 'new_message');
+    await sendOver(a, bob, 'partners now');
+    await crossed;
+    expect(await eventually(async () => (await withRedis((redis) => redis.zcard(`${cluster().keyPrefix}presence:nodes`))) === 2)).toBe(true);
+
+    // Only node A loses Redis: to node B it is a node that died, and alice leaves with it.
+    await redisA().proxy.cut();
+    const offline = await nextEvent<{ userId: number; online: boolean }>(b, 'presence', REJOIN_MS);
+    expect(offline).toEqual(expect.objectContaining({ userId: alice, online: false }));
+    const online = nextEvent<{ userId: number; online: boolean }>(b, 'presence', REJOIN_MS);
+    await redisA().proxy.restore();
+    expect(await online).toEqual(expect.objectContaining({ userId: alice, online: true }));
+  }, 60_000);
 });
