@@ -217,7 +217,8 @@ describe('after an outage longer than a node heartbeat, nodes that rejoin at dif
   beforeAll(() => cluster().addNode({ redis: { url: redisB().url, keyPrefix: cluster().keyPrefix } }));
   restoreAfterEach(cluster, redisA, redisB);
 
-  it('do not take each other\'s users offline', async () => {
+  /** Alice on node A and bob on node B have exchanged a message, and both nodes have a heartbeat in Redis. */
+  async function partnersOnTwoNodes() {
     const [nodeA, nodeB] = cluster().nodes as [TestApp, TestApp];
     const { alice, bob } = await createCast(nodeA.chat.sequelize);
     const a = await connectAs(nodeA, alice, { reconnect: true });
@@ -225,9 +226,14 @@ describe('after an outage longer than a node heartbeat, nodes that rejoin at dif
     const crossed = nextEvent(b, 'new_message');
     await sendOver(a, bob, 'partners now');
     await crossed;
-    const presenceAtBob = record<{ userId: number; online: boolean }>(b, 'presence');
-    // Both nodes have a heartbeat in Redis (their first comes with their first sweep).
+    // Their first heartbeat comes with their first sweep.
     expect(await eventually(async () => (await withRedis((redis) => redis.zcard(`${cluster().keyPrefix}presence:nodes`))) === 2)).toBe(true);
+    return { alice, a, b };
+  }
+
+  it('do not take each other\'s users offline', async () => {
+    const { alice, a, b } = await partnersOnTwoNodes();
+    const presenceAtBob = record<{ userId: number; online: boolean }>(b, 'presence');
 
     await cutRedis(cluster(), redisA(), redisB());
     // Longer than a node's heartbeat lives (15 s in realtime.ts): both nodes look dead in Redis.
@@ -248,14 +254,7 @@ describe('after an outage longer than a node heartbeat, nodes that rejoin at dif
   }, 60_000);
 
   it('announce a node\'s users offline when it stays cut off, and online again when it rejoins', async () => {
-    const [nodeA, nodeB] = cluster().nodes as [TestApp, TestApp];
-    const { alice, bob } = await createCast(nodeA.chat.sequelize);
-    const a = await connectAs(nodeA, alice, { reconnect: true });
-    const b = await connectAs(nodeB, bob, { reconnect: true });
-    const crossed = nextEvent(b, 'new_message');
-    await sendOver(a, bob, 'partners now');
-    await crossed;
-    expect(await eventually(async () => (await withRedis((redis) => redis.zcard(`${cluster().keyPrefix}presence:nodes`))) === 2)).toBe(true);
+    const { alice, b } = await partnersOnTwoNodes();
 
     // Only node A loses Redis: to node B it is a node that died, and alice leaves with it.
     await redisA().proxy.cut();
