@@ -59,6 +59,26 @@ export async function startCluster(count: number, overrides: Partial<ChatOptions
 }
 
 /**
+ * A new cluster for every test, on emptied tables: for tests that leave state in Redis behind
+ * (a killed node's share of presence is only swept seconds later, and user ids restart per test).
+ */
+export function useClusterPerTest(count: number, overrides: Partial<ChatOptions> = {}): () => TestCluster {
+  let cluster: TestCluster | undefined;
+  beforeEach(async () => {
+    cluster = await startCluster(count, overrides);
+    await resetData(cluster.nodes[0]!.chat.sequelize);
+  });
+  afterEach(async () => {
+    disconnectAll();
+    await cluster?.close();
+  });
+  return () => {
+    if (!cluster) throw new Error('the cluster is not started yet (call the getter inside a hook or test)');
+    return cluster;
+  };
+}
+
+/**
  * The cluster lifecycle most cluster tests need: nodes for the file, empty tables before each
  * test, the test's sockets closed after it.
  */

@@ -7,11 +7,25 @@ export type ClientSocket = Socket;
 const clients = new Set<ClientSocket>();
 
 /** A connected socket.io-client for the user (websocket transport, real handshake with a JWT). */
-export async function connectAs(t: TestApp, userId: number, options: { token?: string } = {}): Promise<ClientSocket> {
-  const socket = connectClient(t.baseUrl, {
+export function connectAs(t: TestApp, userId: number, options: { token?: string } = {}): Promise<ClientSocket> {
+  return connectTo(t.baseUrl, userId, options);
+}
+
+export interface ConnectOptions {
+  token?: string;
+  /** Off unless asked for: most tests want a dropped socket to stay dropped. */
+  reconnection?: boolean;
+}
+
+/** connectAs for any URL (a node in another process, a load balancer in front of nodes). */
+export async function connectTo(url: string, userId: number, options: ConnectOptions = {}): Promise<ClientSocket> {
+  const socket = connectClient(url, {
     auth: { token: options.token ?? tokenFor(userId) },
     transports: ['websocket'],
-    reconnection: false,
+    reconnection: options.reconnection ?? false,
+    // Reconnecting clients come back quickly, so failover tests stay short.
+    reconnectionDelay: 100,
+    reconnectionDelayMax: 500,
     forceNew: true,
   });
   clients.add(socket);
@@ -35,16 +49,23 @@ export function emitAck<T = Record<string, unknown>>(socket: ClientSocket, event
 
 /** Resolves with the next `event` the socket receives, or rejects after `ms`. */
 export function nextEvent<T = Record<string, unknown>>(socket: ClientSocket, event: string, ms = 3000): Promise<T> {
+  return nextEventWhere<T>(socket, event, () => true, ms);
+}
+
+/** Resolves with the next `event` whose payload passes `matches`, or rejects after `ms`. */
+export function nextEventWhere<T = Record<string, unknown>>(socket: ClientSocket, event: string, matches: (payload: T) => boolean, ms = 3000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.off(event, onEvent);
-      reject(new Error(`no ${event} within ${ms} ms`));
+      reject(new Error(`no matching ${event} within ${ms} ms`));
     }, ms);
     const onEvent = (payload: T) => {
+      if (!matches(payload)) return;
       clearTimeout(timer);
+      socket.off(event, onEvent);
       resolve(payload);
     };
-    socket.once(event, onEvent);
+    socket.on(event, onEvent);
   });
 }
 
