@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { ChatOptions } from '../../src/chat';
 import { resetData } from './factories';
 import { disconnectAll } from './sockets';
-import { startTestApp, type TestApp } from './test-app';
+import { startTestApp, type TestApp, usePerTest } from './test-app';
 
 /** The machine's Redis (`.ci/run` starts one when none answers); REDIS_URL points tests elsewhere. */
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -63,19 +63,7 @@ export async function startCluster(count: number, overrides: Partial<ChatOptions
  * (a killed node's share of presence is only swept seconds later, and user ids restart per test).
  */
 export function useClusterPerTest(count: number, overrides: Partial<ChatOptions> = {}): () => TestCluster {
-  let cluster: TestCluster | undefined;
-  beforeEach(async () => {
-    cluster = await startCluster(count, overrides);
-    await resetData(cluster.nodes[0]!.chat.sequelize);
-  });
-  afterEach(async () => {
-    disconnectAll();
-    await cluster?.close();
-  });
-  return () => {
-    if (!cluster) throw new Error('the cluster is not started yet (call the getter inside a hook or test)');
-    return cluster;
-  };
+  return usePerTest('the cluster', () => startCluster(count, overrides), (cluster) => cluster.nodes[0]!.chat.sequelize);
 }
 
 /**

@@ -86,9 +86,9 @@ describe('a node lost while its clients use it', () => {
     const stored = await history(nodeB, alice, conversationId);
     const storedIds = stored.map((m) => m.id);
     // Every acked message is stored, once: no two rows share a clientMessageId, and nothing else is there.
+    expect(stored[0]!.clientMessageId).toBe('hello');
     expect(new Set(stored.map((m) => m.clientMessageId)).size).toBe(stored.length);
     expect(sorted(storedIds)).toEqual(sorted([stored[0]!.id, ...a.acked.map((m) => m.id), ...b.acked.map((m) => m.id)]));
-    expect(stored[0]!.clientMessageId).toBe('hello');
     for (const m of [...a.acked, ...b.acked]) expect(stored.find((s) => s.id === m.id)?.clientMessageId).toBe(m.clientMessageId);
 
     // Each side ends up holding the whole conversation (live events plus alice's catch-up), no
