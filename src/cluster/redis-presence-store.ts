@@ -14,12 +14,18 @@ import type { RedisLink } from './redis-link';
  * is the one caller that gets told to announce, whichever node it runs on.
  */
 
-/** KEYS: user, node, leaving. ARGV: node id, user id. 1: the user just came online. */
-const CONNECTED = new LuaScript(`local announced = redis.call('HEXISTS', KEYS[1], 'on')
+/**
+ * KEYS: user, node, leaving, nodes. ARGV: node id, user id, heartbeat ttl ms. 1: the user just came
+ * online. A node that counts a socket has a heartbeat from then on, even before its first sweep:
+ * otherwise a node dying within its first sweep interval would keep its users online forever.
+ */
+const CONNECTED = new LuaScript(`${REDIS_NOW_MS}
+local announced = redis.call('HEXISTS', KEYS[1], 'on')
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 redis.call('HSET', KEYS[1], 'on', 1)
 redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
 redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[4], 'NX', now + tonumber(ARGV[3]), ARGV[1])
 return 1 - announced`);
 
 /** KEYS: user, node, leaving. ARGV: node id, user id, grace ms. 1: their last socket anywhere left. */
@@ -156,7 +162,8 @@ export class RedisPresenceStore implements PresenceStore {
   async connected(userId: number, socketId: string): Promise<PresenceAction> {
     const local = await this.local.connected(userId, socketId);
     return this.shared(local, async () => {
-      const reply = await CONNECTED.run(this.link.client, [this.userKey(userId), this.keys.node, this.keys.leaving], [this.options.nodeId, userId]);
+      const keys = [this.userKey(userId), this.keys.node, this.keys.leaving, this.keys.nodes];
+      const reply = await CONNECTED.run(this.link.client, keys, [this.options.nodeId, userId, this.options.heartbeatTtlMs]);
       return reply === 1 ? 'announce-online' : 'nothing';
     });
   }

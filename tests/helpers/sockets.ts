@@ -8,18 +8,22 @@ const clients = new Set<ClientSocket>();
 
 export interface ConnectOptions {
   token?: string;
-  /** socket.io-client's own reconnection (quick retries here), as an application's client has it. */
+  /** socket.io-client's own reconnection (quick retries here), as an application's client has it; off by default. */
   reconnect?: boolean;
-  /** Where to connect instead of the app itself (a proxy in front of it). */
-  url?: string;
 }
 
 /** A connected socket.io-client for the user (websocket transport, real handshake with a JWT). */
-export async function connectAs(t: TestApp, userId: number, options: ConnectOptions = {}): Promise<ClientSocket> {
-  const socket = connectClient(options.url ?? t.baseUrl, {
+export function connectAs(t: TestApp, userId: number, options: ConnectOptions & { url?: string } = {}): Promise<ClientSocket> {
+  return connectTo(options.url ?? t.baseUrl, userId, options);
+}
+
+/** connectAs for any URL (a node in another process, a proxy or balancer in front of nodes). */
+export async function connectTo(url: string, userId: number, options: ConnectOptions = {}): Promise<ClientSocket> {
+  const socket = connectClient(url, {
     auth: { token: options.token ?? tokenFor(userId) },
     transports: ['websocket'],
     reconnection: options.reconnect ?? false,
+    // Reconnecting clients come back quickly, so failover tests stay short.
     reconnectionDelay: 100,
     reconnectionDelayMax: 500,
     forceNew: true,
@@ -45,16 +49,23 @@ export function emitAck<T = Record<string, unknown>>(socket: ClientSocket, event
 
 /** Resolves with the next `event` the socket receives, or rejects after `ms`. */
 export function nextEvent<T = Record<string, unknown>>(socket: ClientSocket, event: string, ms = 3000): Promise<T> {
+  return nextEventWhere<T>(socket, event, () => true, ms);
+}
+
+/** Resolves with the next `event` whose payload passes `matches`, or rejects after `ms`. */
+export function nextEventWhere<T = Record<string, unknown>>(socket: ClientSocket, event: string, matches: (payload: T) => boolean, ms = 3000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.off(event, onEvent);
-      reject(new Error(`no ${event} within ${ms} ms`));
+      reject(new Error(`no matching ${event} within ${ms} ms`));
     }, ms);
     const onEvent = (payload: T) => {
+      if (!matches(payload)) return;
       clearTimeout(timer);
+      socket.off(event, onEvent);
       resolve(payload);
     };
-    socket.once(event, onEvent);
+    socket.on(event, onEvent);
   });
 }
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import type { Sequelize } from 'sequelize';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { createApp } from '../../src/app';
@@ -110,17 +111,22 @@ export const bearer = (userId: number, options?: Parameters<typeof tokenFor>[1])
  * fair-use buckets, which would otherwise carry over (user ids restart with every reset).
  */
 export function useAppPerTest(overrides: Partial<ChatOptions> = {}): () => TestApp {
-  let current: TestApp | undefined;
+  return usePerTest('the test app', () => startTestApp(overrides), (app) => app.chat.sequelize);
+}
+
+/** Something started afresh before every test, on emptied tables, and closed after it with the test's sockets. */
+export function usePerTest<T extends { close(): Promise<void> }>(what: string, start: () => Promise<T>, database: (started: T) => Sequelize): () => T {
+  let current: T | undefined;
   beforeEach(async () => {
-    current = await startTestApp(overrides);
-    await resetData(current.chat.sequelize);
+    current = await start();
+    await resetData(database(current));
   });
   afterEach(async () => {
     disconnectAll();
     await current?.close();
   });
   return () => {
-    if (!current) throw new Error('the test app is not started yet (call the getter inside a hook or test)');
+    if (!current) throw new Error(`${what} is not started yet (call the getter inside a hook or test)`);
     return current;
   };
 }
