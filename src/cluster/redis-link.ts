@@ -16,6 +16,7 @@ export class RedisLink {
   readonly client: Redis;
   private up = false;
   private wasDown = false;
+  private closing = false;
   private readonly rejoinListeners: Array<() => void> = [];
   private readonly readers: Redis[] = [];
 
@@ -80,6 +81,7 @@ export class RedisLink {
 
   /** Lets pending replies arrive, then closes every connection. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const reader of this.readers) reader.disconnect();
     await this.client.quit().catch(() => this.client.disconnect());
   }
@@ -93,7 +95,7 @@ export class RedisLink {
   }
 
   private becameDown(): void {
-    if (!this.up) return;
+    if (!this.up || this.closing) return;
     this.up = false;
     this.wasDown = true;
     this.logger.warn('Redis unreachable: serving this node\'s own sockets, limits per node', { url: redacted(this.settings.url) });
