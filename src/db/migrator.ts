@@ -40,13 +40,21 @@ function createUmzug(sequelize: Sequelize, kind: Kind, hostUsers: HostUsersConfi
 /** pg_advisory_xact_lock's key for Duet's migrations ('duet' in ASCII). */
 const MIGRATIONS_LOCK = 0x64756574;
 
+const LOCK_POLL_MS = 200;
+
 /**
- * Nodes that start together apply the migrations once: each waits for the lock, held by a
- * transaction of its own for as long as the migrations take, and then finds nothing left to do.
+ * Nodes that start together apply the migrations once: each takes the lock in a transaction of its
+ * own, held for as long as the migrations take, and the others then find nothing left to do. The
+ * others poll for it rather than wait in a statement: a waiting statement holds a snapshot, which a
+ * CREATE INDEX CONCURRENTLY in the migrations would wait for in turn (a deadlock).
  */
 export async function migrate(sequelize: Sequelize, hostUsers: HostUsersConfig): Promise<string[]> {
   return sequelize.transaction(async (transaction) => {
-    await sequelize.query(`SELECT pg_advisory_xact_lock(${MIGRATIONS_LOCK})`, { transaction });
+    const tryLock = async () => {
+      const [rows] = await sequelize.query(`SELECT pg_try_advisory_xact_lock(${MIGRATIONS_LOCK}) AS locked`, { transaction });
+      return (rows as Array<{ locked: boolean }>)[0]!.locked;
+    };
+    while (!(await tryLock())) await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
     const done = await createUmzug(sequelize, 'migrations', hostUsers).up();
     return done.map((m) => m.name);
   });
