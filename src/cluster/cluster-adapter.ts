@@ -11,19 +11,25 @@ import type { RedisLink } from './redis-link';
  * tests/integration/cluster-adapter.test.ts fails if they change underneath it.
  * 1. `presence` and `user_typing` cross nodes by PUB/SUB, never into the stream: they are never
  *    replayed (API.md), so they must not push message events out of what the stream retains.
- * 2. Restoring a session reads at most `maxReplay` entries: a reconnect storm after a node stops
- *    must not stall the surviving nodes. A client further behind is not recovered and catches up
- *    with after= (API.md, "Clarifications").
+ * 2. The stream keeps about `maxEntries` entries and restoring a session reads at most what it
+ *    keeps: a reconnect storm after a node stops must not stall the surviving nodes. A client
+ *    further behind is not recovered and catches up with after= (API.md, "Clarifications").
+ * 4. Everything else the adapter sends by PUB/SUB goes out here too, with its failure handled:
+ *    the adapter drops those promises, and a rejected one (Redis away) would end the process.
  * 3. A session is not kept when it must not be recovered (sockets closed on rejoining after a
  *    Redis outage: the stream misses what could not cross meanwhile), nor when Redis is away.
  */
 
 export interface StreamsAdapterOptions {
-  /** Stream entries kept (about): the reach of recovery across nodes. */
-  maxLen: number;
-  /** Most stream entries read to restore one session. */
-  maxReplay: number;
+  /** Stream entries kept: the reach of recovery across nodes, and what restoring a session may read. */
+  maxEntries: number;
 }
+
+/**
+ * Redis trims a stream with MAXLEN ~ in whole nodes of entries (stream-node-max-entries, 100 by
+ * default), so it may keep up to this many more than asked.
+ */
+const TRIM_SLACK = 100;
 
 /** The adapter's own members this module replaces or calls (socket.io-adapter's ClusterAdapter). */
 interface AdapterInsides {
@@ -54,21 +60,28 @@ export function clusterSocketAdapter(link: RedisLink, options: StreamsAdapterOpt
   // The adapter duplicates the client it is given for its blocking reader and its subscriber;
   // those must wait out an outage, whereas publishing must fail at once (redis-link.ts).
   const publisher: Redis = link.client;
-  publisher.duplicate = () => link.reader();
-  const create = createAdapter(publisher, { ...names, maxLen: options.maxLen, onlyPlaintext: true });
+  publisher.duplicate = () => {
+    const reader = link.reader();
+    // The adapter subscribes without handling a failure: one (the link closed first) is no error.
+    const subscribe = reader.subscribe.bind(reader) as (...channels: string[]) => Promise<unknown>;
+    reader.subscribe = ((...channels: string[]) => subscribe(...channels).catch(() => undefined)) as Redis['subscribe'];
+    return reader;
+  };
+  // Made on first use: a reader polls from the moment the adapter exists.
+  let create: ReturnType<typeof createAdapter> | undefined;
   const forgotten = new Set<string>();
+  const maxReplay = options.maxEntries + TRIM_SLACK;
 
   // Socket.IO calls it with `new`: a function, not an arrow, and what it returns is the instance.
   const factory = function streamsAdapter(nsp: unknown) {
+    create ??= createAdapter(publisher, { ...names, maxLen: options.maxEntries, onlyPlaintext: true });
     const instance = create(nsp);
     const adapter = instance as unknown as AdapterInsides;
     const publicChannel = `${names.channelPrefix}#${adapter.nsp.name}#`;
 
     const doPublish = adapter.doPublish.bind(adapter);
     adapter.doPublish = (message) => {
-      if (message.type === MessageType.BROADCAST && !isReplayed((message.data as unknown as BroadcastData).packet)) {
-        return link.client.publish(publicChannel, Buffer.from(encode(message))).then(() => '');
-      }
+      if (bySubscription(message)) return link.client.publish(publicChannel, Buffer.from(encode(message))).then(() => '');
       return doPublish(message);
     };
     const addOffset = adapter.addOffsetIfNecessary.bind(adapter);
@@ -87,8 +100,8 @@ export function clusterSocketAdapter(link: RedisLink, options: StreamsAdapterOpt
       const client = link.client;
       const [stored, known] = await Promise.all([client.getdel(`${names.sessionKeyPrefix}${pid}`), client.xrange(names.streamName, offset, offset)]);
       if (!stored || known.length === 0) throw new Error('session or offset not found');
-      const entries = await client.xrange(names.streamName, `(${offset}`, '+', 'COUNT', options.maxReplay + 1);
-      if (entries.length > options.maxReplay) throw new Error('too far behind to replay');
+      const entries = await client.xrange(names.streamName, `(${offset}`, '+', 'COUNT', maxReplay + 1);
+      if (entries.length > maxReplay) throw new Error('too far behind to replay');
       const session = decode(Buffer.from(stored, 'base64')) as Session;
       session.missedPackets = [];
       for (const [id, fields] of entries) {
@@ -103,6 +116,14 @@ export function clusterSocketAdapter(link: RedisLink, options: StreamsAdapterOpt
   } as ReturnType<typeof createAdapter>;
 
   return { adapter: factory, forgetSession: (socketId) => forgotten.add(socketId) };
+}
+
+/** What crosses by PUB/SUB: events never replayed, and the adapter's requests (the adapter's own isEphemeral). */
+function bySubscription(message: ClusterMessage): boolean {
+  if (message.type === MessageType.SERVER_SIDE_EMIT || message.type === MessageType.FETCH_SOCKETS) return true;
+  if (message.type !== MessageType.BROADCAST) return false;
+  const data = message.data as unknown as BroadcastData & { requestId?: string };
+  return data.requestId !== undefined || !isReplayed(data.packet);
 }
 
 function fieldsOf(flat: string[]): Record<string, string> {

@@ -6,6 +6,13 @@ import type { RedisSettings } from './redis-settings';
 const COMMAND_TIMEOUT_MS = 1000;
 /** Reconnect attempts back off to this, so a node rejoins within seconds of Redis returning. */
 const MAX_RECONNECT_DELAY_MS = 2000;
+/**
+ * A connection with commands outstanding and nothing received for this long is dropped and made
+ * again (ioredis's socketTimeout), so a Redis that hangs counts as down like one that is gone.
+ */
+const SILENT_CONNECTION_MS = 5000;
+/** The adapter's blocking reads wait up to 5 s for an entry: their connections may be silent longer. */
+const SILENT_READER_MS = 10_000;
 
 /**
  * Duet's connections to Redis and whether Redis is reachable. Commands on `client` fail at once
@@ -28,6 +35,7 @@ export class RedisLink {
       ...connectionOptions(),
       enableOfflineQueue: false,
       commandTimeout: COMMAND_TIMEOUT_MS,
+      socketTimeout: SILENT_CONNECTION_MS,
       maxRetriesPerRequest: 0,
       // The commands of one event-loop turn (a send's bucket, its three events) go out in one write:
       // a write per command was a fifth of a node's CPU (docs/scaling.md, "Capacity").
@@ -48,11 +56,15 @@ export class RedisLink {
   async ready(timeoutMs: number): Promise<void> {
     if (this.up) return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Redis at ${redacted(this.settings.url)} did not answer within ${timeoutMs} ms`)), timeoutMs);
-      this.client.once('ready', () => {
+      const ready = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        this.client.off('ready', ready);
+        reject(new Error(`Redis at ${redacted(this.settings.url)} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.client.once('ready', ready);
     });
   }
 
@@ -69,7 +81,7 @@ export class RedisLink {
   /** A connection for blocking reads and subscriptions: it queues commands while Redis is away. */
   reader(): Redis {
     // Its commands wait for Redis however long it is away (a failed blocking read would be retried at once).
-    const reader = new Redis(this.settings.url, { ...connectionOptions(), maxRetriesPerRequest: null });
+    const reader = new Redis(this.settings.url, { ...connectionOptions(), maxRetriesPerRequest: null, socketTimeout: SILENT_READER_MS });
     reader.on('error', () => undefined);
     this.readers.push(reader);
     return reader;
@@ -105,7 +117,6 @@ export class RedisLink {
 function connectionOptions(): RedisOptions {
   return {
     retryStrategy: (attempt) => Math.min(attempt * 200, MAX_RECONNECT_DELAY_MS),
-    // A dead peer on a half-open connection is noticed by the command timeout and TCP keep-alive.
     keepAlive: 10_000,
     connectionName: 'duet',
   };

@@ -53,10 +53,10 @@ if settle(KEYS[1], KEYS[2], ARGV[1]) then return 1 end
 return 0`);
 
 /**
- * KEYS: nodes, leaving. ARGV: key prefix, grace ms, most users settled per run.
- * Takes the share of every node whose heartbeat expired off its users (due at once: the heartbeat's
- * time to live is longer than a grace period), then settles every user whose grace is over.
- * Returns pairs of user id and when they left (ms).
+ * KEYS: nodes, leaving. ARGV: key prefix, grace ms, most users settled per run, heartbeat ms.
+ * Takes the share of every node whose heartbeat expired off its users (due at once, as having left
+ * at its last heartbeat: its time to live is longer than a grace period), then settles every user
+ * whose grace is over. Returns pairs of user id and when they left (ms).
  */
 const SWEEP = new LuaScript(`${REDIS_NOW_MS}
 ${SETTLE_IF_GONE}
@@ -71,7 +71,7 @@ for i = 1, #dead, 2 do
     local userKey = prefix .. 'presence:user:' .. userId
     redis.call('HDEL', userKey, node)
     if redis.call('HLEN', userKey) == 1 and redis.call('HEXISTS', userKey, 'on') == 1 then
-      redis.call('ZADD', KEYS[2], 'NX', tonumber(dead[i + 1]), userId)
+      redis.call('ZADD', KEYS[2], 'NX', tonumber(dead[i + 1]) - tonumber(ARGV[4]) + grace, userId)
     end
   end
   redis.call('DEL', nodeKey)
@@ -86,10 +86,9 @@ for i = 1, #due, 2 do
 end
 return settled`);
 
-/** KEYS: nodes. ARGV: node id, ms until it counts as dead. */
+/** KEYS: nodes. ARGV: node id, ms until it counts as dead. 1: the node was not there (new, or swept as dead). */
 const HEARTBEAT = new LuaScript(`${REDIS_NOW_MS}
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-return now`);
+return redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])`);
 
 /**
  * KEYS: node, leaving, nodes. ARGV: key prefix, node id, grace ms, heartbeat ms, then user id and
@@ -133,6 +132,8 @@ export interface ClusterPresenceOptions {
   graceMs: number;
   /** A node whose heartbeat is older than this is dead: its users leave (API.md: within 30 s). */
   heartbeatTtlMs: number;
+  /** This node was swept as dead while it held sockets: Redis must learn them again (a rejoin). */
+  onOrphaned(): void;
 }
 
 /** Most users one sweep settles; the next sweep takes the rest. */
@@ -170,11 +171,14 @@ export class RedisPresenceStore implements PresenceStore {
 
   async disconnected(userId: number, socketId: string): Promise<PresenceAction> {
     const local = await this.local.disconnected(userId, socketId);
-    return this.shared(local, async () => {
+    const action = await this.shared(local, async () => {
       const keys = [this.userKey(userId), this.keys.node, this.keys.leaving];
       const reply = await DISCONNECTED.run(this.link.client, keys, [this.options.nodeId, userId, this.options.graceMs]);
       return reply === 1 ? 'start-grace' : 'nothing';
     });
+    // Still online elsewhere: this node's own view must not keep them as leaving.
+    if (local === 'start-grace' && action !== 'start-grace') await this.local.graceExpired(userId);
+    return action;
   }
 
   async graceExpired(userId: number): Promise<PresenceAction> {
@@ -198,12 +202,21 @@ export class RedisPresenceStore implements PresenceStore {
     }
   }
 
+  /**
+   * Renews this node's heartbeat. A node that finds itself gone from Redis while it holds sockets
+   * (swept as dead: cut off, or stalled, longer than a heartbeat lives) calls `onOrphaned`.
+   */
+  async heartbeat(): Promise<void> {
+    if (!this.link.isUp) return;
+    const added = await HEARTBEAT.run(this.link.client, [this.keys.nodes], [this.options.nodeId, this.options.heartbeatTtlMs]);
+    if (added === 1 && this.local.socketCounts().length > 0) this.options.onOrphaned();
+  }
+
   /** Users whose grace ended without a socket anywhere, among them the users of dead nodes. */
   async sweep(): Promise<SweptUser[]> {
     if (!this.link.isUp) return [];
-    const client = this.link.client;
-    await HEARTBEAT.run(client, [this.keys.nodes], [this.options.nodeId, this.options.heartbeatTtlMs]);
-    const reply = (await SWEEP.run(client, [this.keys.nodes, this.keys.leaving], [this.link.settings.keyPrefix, this.options.graceMs, SWEEP_BATCH])) as string[];
+    const args = [this.link.settings.keyPrefix, this.options.graceMs, SWEEP_BATCH, this.options.heartbeatTtlMs];
+    const reply = (await SWEEP.run(this.link.client, [this.keys.nodes, this.keys.leaving], args)) as string[];
     const swept: SweptUser[] = [];
     for (let i = 0; i < reply.length; i += 2) swept.push({ userId: Number(reply[i]), at: new Date(Number(reply[i + 1])) });
     return swept;

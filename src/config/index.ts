@@ -265,7 +265,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       quotaBytes: integer(env, 'ATTACHMENT_QUOTA_BYTES', DEFAULT_QUOTA_BYTES, 1),
     },
     retentionDays: integer(env, 'RETENTION_DAYS', 0, 0, 36500),
-    dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
+    // Two at least: the migrations' lock holds one connection while they run on another.
+    dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 2, 1000),
     sendBatchesInFlight: integer(env, 'SEND_BATCHES_IN_FLIGHT', DEFAULT_WRITER_OPTIONS.maxInFlight, 1, 64),
     userCacheMs: integer(env, 'USER_CACHE_MS', 30_000, 0),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),

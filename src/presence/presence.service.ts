@@ -23,6 +23,7 @@ export interface PresenceServiceDeps {
 /** Online state and lastSeenAt; the rules live in presence-rules.ts, this class only does I/O. */
 export class PresenceService {
   private readonly leaving = new Map<number, { at: Date; timer: NodeJS.Timeout }>();
+  private closed = false;
   /** The users who come online in one turn of the event loop are looked up together. */
   private readonly arrivals: BatchLoader<number, Arrival>;
 
@@ -46,7 +47,8 @@ export class PresenceService {
   }
 
   async disconnected(userId: number, socketId: string): Promise<void> {
-    if ((await this.deps.store.disconnected(userId, socketId)) !== 'start-grace') return;
+    // After close() no timer is armed: on several nodes the others settle who is left (the sweep).
+    if ((await this.deps.store.disconnected(userId, socketId)) !== 'start-grace' || this.closed) return;
     const at = new Date();
     const timer = setTimeout(() => this.graceOver(userId, at).catch(this.deps.onError), this.deps.graceMs);
     timer.unref();
@@ -72,7 +74,9 @@ export class PresenceService {
    */
   async sweep(): Promise<number> {
     const swept = (await this.deps.store.sweep?.()) ?? [];
-    for (const { userId, at } of swept) await this.departed(userId, at);
+    // The store has let them go already: each one is announced, whatever happens to the others.
+    const outcomes = await Promise.allSettled(swept.map(({ userId, at }) => this.departed(userId, at)));
+    for (const outcome of outcomes) if (outcome.status === 'rejected') this.deps.onError(outcome.reason);
     return swept.length;
   }
 
@@ -84,6 +88,7 @@ export class PresenceService {
 
   /** Records everyone still leaving as gone now (on shutdown), so lastSeenAt is not lost. */
   async close(): Promise<void> {
+    this.closed = true;
     const pending = [...this.leaving.entries()];
     this.leaving.clear();
     for (const [, { timer }] of pending) clearTimeout(timer);

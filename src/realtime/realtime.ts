@@ -36,7 +36,10 @@ export interface RealtimeOptions {
   recoveryWindowMs: number;
   /** How many of the newest broadcast events are kept for recovery (bounds the memory, or the Redis stream, it takes). */
   recoveryMaxEvents: number;
-  /** Several nodes: the most stream entries read to restore one session (a reconnect storm stays cheap). */
+  /**
+   * Several nodes: the Redis stream's length, which is both the reach of recovery and the most a
+   * session restore reads (a reconnect storm stays cheap).
+   */
   recoveryMaxReplay: number;
   /** Largest socket message; bigger ones close that connection. */
   maxPayloadBytes: number;
@@ -89,7 +92,9 @@ export interface Realtime {
 export function createRealtime(target: http.Server | Server, deps: RealtimeDeps, options: RealtimeOptions): Realtime {
   const ownsServer = !(target instanceof Server);
   const cluster = deps.cluster;
-  const socketAdapter = cluster && clusterSocketAdapter(cluster.link, { maxLen: options.recoveryMaxEvents, maxReplay: options.recoveryMaxReplay });
+  // A host's own Server keeps its own adapter, which Duet cannot make cluster-wide.
+  if (cluster && !ownsServer) throw new Error('createChat: with `redis`, attach() takes the http.Server, not a Socket.IO Server');
+  const socketAdapter = cluster && clusterSocketAdapter(cluster.link, { maxEntries: options.recoveryMaxReplay });
   const io: ChatServer =
     target instanceof Server
       ? // A host's own Server is untyped; Duet's events are what it will carry.
@@ -110,7 +115,13 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
     io.to(userRoom(otherUserId)).emit('user_typing', { conversationId, userId, isTyping });
   });
   const clusterPresence =
-    cluster && new RedisPresenceStore(cluster.link, { nodeId: cluster.nodeId, graceMs: options.presenceGraceMs, heartbeatTtlMs: NODE_HEARTBEAT_TTL_MS });
+    cluster &&
+    new RedisPresenceStore(cluster.link, {
+      nodeId: cluster.nodeId,
+      graceMs: options.presenceGraceMs,
+      heartbeatTtlMs: NODE_HEARTBEAT_TTL_MS,
+      onOrphaned: () => rejoin(),
+    });
   const presence = new PresenceService({
     store: options.presenceStore ?? clusterPresence ?? new MemoryPresenceStore(),
     repository: new PresenceRepository(deps.sql),
@@ -118,20 +129,23 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
     graceMs: options.presenceGraceMs,
     onError: (err) => errorLog(deps.logger).error('presence update failed', err),
   });
+  // Apart, so that a sweep held up by the database never delays this node's heartbeat.
+  const stopHeartbeat = clusterPresence && startPeriodic('node heartbeat', PRESENCE_SWEEP_MS, () => clusterPresence.heartbeat().then(() => 0), deps.logger);
   const stopSweep = clusterPresence && startPeriodic('presence sweep', PRESENCE_SWEEP_MS, () => presence.sweep(), deps.logger);
-  // Back from a Redis outage: Redis learns this node's sockets again, and the clients reconnect,
-  // unrecovered, to catch up with after= on what could not cross nodes meanwhile (API.md).
-  cluster?.link.onRejoin(() => {
+  // Back from a Redis outage (or swept as dead): Redis learns this node's sockets again, and the
+  // clients reconnect, unrecovered, to catch up with after= on what could not cross nodes (API.md).
+  const rejoin = () => {
+    // At once: a socket that drops while presence is resynced must not leave a session to recover.
+    const sockets = [...io.of('/').sockets.values()];
+    for (const socket of sockets) socketAdapter?.forgetSession(socket.id);
     void presence
       .rejoined()
       .catch((err: unknown) => errorLog(deps.logger).error('presence resync failed', err))
       .finally(() => {
-        for (const socket of io.of('/').sockets.values()) {
-          socketAdapter?.forgetSession(socket.id);
-          socket.conn.close();
-        }
+        for (const socket of sockets) socket.conn.close();
       });
-  });
+  };
+  cluster?.link.onRejoin(rejoin);
   const sessions = new SessionExpiry(io, { users: deps.users, userCacheMs: deps.userCacheMs, logger: deps.logger });
   registerSocketHandlers(io, {
     verifier: deps.verifier,
@@ -161,6 +175,7 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
         // With the database away, who left is lost; the rest of the shutdown must still happen.
         await presence.close().catch((err: unknown) => errorLog(deps.logger).error('presence update failed', err));
         stopSweep?.();
+        stopHeartbeat?.();
         await clusterPresence?.leave();
         // Stops the adapter's stream reader before the cluster's connections close under it.
         if (cluster) await io.of('/').adapter.close();
