@@ -13,6 +13,8 @@ const MAX_RECONNECT_DELAY_MS = 2000;
 const SILENT_CONNECTION_MS = 5000;
 /** The adapter's blocking reads wait up to 5 s for an entry: their connections may be silent longer. */
 const SILENT_READER_MS = 10_000;
+/** After a command failed, callers fall back at once for this long instead of each waiting out a timeout. */
+const FAILURE_BACKOFF_MS = 2000;
 
 /**
  * Duet's connections to Redis and whether Redis is reachable. Commands on `client` fail at once
@@ -24,6 +26,7 @@ export class RedisLink {
   private up = false;
   private wasDown = false;
   private closing = false;
+  private backOffUntil = 0;
   private readonly rejoinListeners: Array<() => void> = [];
   private readonly readers: Redis[] = [];
 
@@ -47,9 +50,14 @@ export class RedisLink {
     this.client.on('error', () => undefined);
   }
 
-  /** true while commands can reach Redis. */
+  /** true while commands can reach Redis (and none has just failed). */
   get isUp(): boolean {
-    return this.up;
+    return this.up && Date.now() >= this.backOffUntil;
+  }
+
+  /** A command failed (timed out: Redis hangs): callers fall back for a moment without asking. */
+  failed(): void {
+    this.backOffUntil = Date.now() + FAILURE_BACKOFF_MS;
   }
 
   /** Waits until the first connection is ready (at start: a node with REDIS_URL set needs Redis once). */

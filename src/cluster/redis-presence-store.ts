@@ -198,6 +198,7 @@ export class RedisPresenceStore implements PresenceStore {
       const replies = (await pipeline.exec()) ?? [];
       return new Set(userIds.filter((_, i) => replies[i]?.[1] === 1));
     } catch {
+      this.link.failed();
       return local;
     }
   }
@@ -250,6 +251,7 @@ export class RedisPresenceStore implements PresenceStore {
     try {
       return await remote();
     } catch {
+      this.link.failed();
       return local;
     }
   }

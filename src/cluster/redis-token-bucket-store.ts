@@ -68,11 +68,17 @@ export class FallbackTokenBucketStore implements TokenBucketStore {
 
   take(buckets: readonly BucketSpec[]): number | Promise<number> {
     if (!this.link.isUp) return this.local.take(buckets);
-    return Promise.resolve(this.shared.take(buckets)).catch(() => this.local.take(buckets));
+    return Promise.resolve(this.shared.take(buckets)).catch(() => {
+      this.link.failed();
+      return this.local.take(buckets);
+    });
   }
 
   wait(buckets: readonly BucketSpec[]): number | Promise<number> {
     if (!this.link.isUp) return this.local.wait(buckets);
-    return Promise.resolve(this.shared.wait(buckets)).catch(() => this.local.wait(buckets));
+    return Promise.resolve(this.shared.wait(buckets)).catch(() => {
+      this.link.failed();
+      return this.local.wait(buckets);
+    });
   }
 }

@@ -9,6 +9,7 @@ export class TcpProxy {
   private server: net.Server;
   private readonly open = new Set<net.Socket>();
   private listening = true;
+  private frozen = false;
 
   private constructor(
     server: net.Server,
@@ -38,11 +39,24 @@ export class TcpProxy {
   }
 
   /**
+   * Stops every byte both ways and holds new connections without a word, like a peer that hangs
+   * (connections stay open; nothing is refused). `cut` then `restore` end it.
+   */
+  freeze(): void {
+    this.frozen = true;
+    for (const socket of this.open) {
+      socket.unpipe();
+      socket.pause();
+    }
+  }
+
+  /**
    * Accepts again on the same port (if cut), forwarding new connections to `targetPort` (by
    * default where it did before): as a balancer, it sends clients to another node this way.
    */
   async restore(targetPort = this.targetPort): Promise<void> {
     this.targetPort = targetPort;
+    this.frozen = false;
     if (this.listening) return;
     this.server = net.createServer((socket) => this.forward(socket));
     await new Promise<void>((resolve, reject) => {
@@ -57,6 +71,12 @@ export class TcpProxy {
   }
 
   private forward(client: net.Socket): void {
+    if (this.frozen) {
+      this.open.add(client);
+      client.on('close', () => this.open.delete(client));
+      client.on('error', () => client.destroy());
+      return;
+    }
     const upstream = net.connect(this.targetPort, '127.0.0.1');
     for (const [socket, peer] of [
       [client, upstream],

@@ -209,6 +209,36 @@ describe('while Redis is away, the limits', () => {
   });
 });
 
+describe('while Redis hangs (connections open, nothing answered)', () => {
+  const redis = useRedisProxy();
+  const cluster = useCluster(1, {}, () => redis().url);
+  restoreAfterEach(cluster, redis);
+
+  it('no call waits on it for long, the node counts it as down within seconds, and rejoins when it answers again', async () => {
+    const [node] = cluster().nodes as [TestApp];
+    const { alice, bob } = await createCast(node.chat.sequelize);
+    const b = await connectAs(node, bob);
+    await waitForReadiness(node, READY, 1000);
+    redis().proxy.freeze();
+
+    // The send's bucket and its events wait for Redis at most a command timeout (1 s), then fall back.
+    const toBob = nextEvent<{ message: { content: string } }>(b, 'new_message');
+    expect((await restSend(node, alice, bob, 'while Redis hangs')).status).toBe(201);
+    expect((await within(PROMPT_MS, toBob, 'new_message')).message.content).toBe('while Redis hangs');
+    await waitForReadiness(node, DEGRADED, 5000);
+    // A connection silent for 5 s with commands waiting is dropped: Redis is then down, not slow,
+    // and calls fall back without waiting at all.
+    await settle(6000);
+    const started = Date.now();
+    expect((await restSend(node, alice, bob, 'Redis down')).status).toBe(201);
+    expect(Date.now() - started).toBeLessThan(500);
+
+    await redis().proxy.cut();
+    await redis().proxy.restore();
+    await waitForReadiness(node, READY, REJOIN_MS);
+  }, REJOIN_MS + 20_000);
+});
+
 describe('after an outage longer than a node heartbeat, nodes that rejoin at different times', () => {
   // Each node reaches Redis through its own proxy, so that one can rejoin before the other.
   const redisA = useRedisProxy();
