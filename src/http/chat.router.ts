@@ -30,6 +30,9 @@ import { corsMiddleware } from './cors.middleware';
 import type { OriginPolicy } from './origin-policy';
 import { apiSecurityHeaders } from './security-headers';
 
+/** The one route whose body is multipart, not JSON. */
+const UPLOAD_ROUTE = { method: 'POST', path: '/attachments' };
+
 export interface ChatRouterDeps {
   verifier: TokenVerifier;
   fairUse: FairUse;
@@ -68,7 +71,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   // send preflights without a token.
   router.use(apiSecurityHeaders(), corsMiddleware(deps.originPolicy));
   // Authenticate before reading bodies: strangers' payloads are not parsed at all.
-  router.use(requestContextMiddleware, accessLog(deps.logger), deps.metrics.httpTimer, authenticate(deps.verifier), ...jsonBody(deps.maxJsonBytes));
+  router.use(requestContextMiddleware, accessLog(deps.logger), deps.metrics.httpTimer, authenticate(deps.verifier), ...jsonBody(deps.maxJsonBytes, UPLOAD_ROUTE));
 
   router.post('/send', limit('send_message'), validate({ body: sendMessageSchema }), messages.send);
   router.post('/conversations', limit('open_conversation'), validate({ body: openConversationBody }), conversations.open);
@@ -80,7 +83,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   router.delete('/messages/:id', limit('send'), validate({ params: messageIdParams }), messages.remove);
   router.get('/search', limit('read'), validate({ query: searchQuery }), messages.search);
   // The lane is taken once the file is in: a slow upload must not hold up the user's messages.
-  router.post('/attachments', admit('upload'), receiveUpload, lane, attachments.upload);
+  router.post(UPLOAD_ROUTE.path, admit('upload'), receiveUpload, lane, attachments.upload);
   // The lane only for the lookup (in the controller): a slow download must not hold it either.
   router.get('/attachments/:id', admit('read'), validate({ params: attachmentIdParams }), attachments.download);
 

@@ -2,14 +2,16 @@ import express, { type RequestHandler } from 'express';
 import { AppError } from '../shared/errors';
 
 /**
- * JSON bodies only, up to a size limit. A body in another format is refused with 415 rather than
- * silently read as empty. A failure is kept, not thrown: `bodyParsed` throws it once the call has
+ * JSON bodies only, up to a size limit, but for the one upload route's multipart. A body in another
+ * format is refused with 415 rather than silently read as empty. A failure is kept, not thrown: `bodyParsed` throws it once the call has
  * taken its fair-use token, so a malformed body costs one like any malformed call.
  */
-export function jsonBody(limitBytes: number): RequestHandler[] {
+export function jsonBody(limitBytes: number, multipartRoute: { method: string; path: string }): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (hasBody && !req.is('application/json') && !req.is('multipart/form-data')) {
+    // A multipart body elsewhere would be skipped by the JSON parser and the call run without it.
+    const multipartAllowed = req.method === multipartRoute.method && req.path === multipartRoute.path && req.is('multipart/form-data');
+    if (hasBody && !req.is('application/json') && !multipartAllowed) {
       throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json');
     }
     next();

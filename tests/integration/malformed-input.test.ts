@@ -159,6 +159,13 @@ describe('malformed bodies', () => {
     expectError(await postRaw('/api/chat/send', alice, body), 413, 'PAYLOAD_TOO_LARGE');
   });
 
+  test('a multipart body anywhere but the upload route is UNSUPPORTED_MEDIA_TYPE, not read as no body', async () => {
+    const { alice, bob } = await createCast(app().chat.sequelize);
+    const sent = await sendMessage(app(), bob, alice, 'unread');
+    const res = await postRaw(`/api/chat/conversations/${sent.message.conversationId}/read`, alice, '{"upToMessageId":[]}', 'multipart/form-data');
+    expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
   test('a body that is not JSON is UNSUPPORTED_MEDIA_TYPE', async () => {
     const { alice, bob } = await createCast(app().chat.sequelize);
     expectError(await postRaw('/api/chat/send', alice, `receiverId=${bob}&content=hi`, 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
