@@ -1,21 +1,73 @@
+import { DEFAULT_HOST_USERS } from '../../src/config/host-users';
 import { Conversation } from '../../src/conversations/conversation.model';
 import { Message } from '../../src/messages/message.model';
 import { createCast, sendMessage } from '../helpers/factories';
 import { useTestApp } from '../helpers/test-app';
 
-/** The migrations define the schema; the models must mirror it column for column. */
+/**
+ * The migrations define the schema; every model registered on Duet's Sequelize must mirror it,
+ * column for column, with the same type and nullability, so that a migration that drifts from a
+ * model (or a model from the migrations) fails here.
+ */
 describe('models mirror the migrated schema', () => {
   const app = useTestApp();
 
-  test.each([
-    ['conversations', () => Conversation.getAttributes()],
-    ['messages', () => Message.getAttributes()],
-  ] as const)('%s: every model attribute is a column', async (table, attributesOf) => {
-    const columns = Object.keys(await app().chat.sequelize.getQueryInterface().describeTable(table));
-    const fields = Object.values(attributesOf()).map((a) => a.field ?? '');
-    for (const field of fields) expect(columns).toContain(field);
-    // The only columns the models leave out are derived ones (the search vector).
-    expect(columns.filter((c) => !fields.includes(c))).toEqual(table === 'messages' ? ['search_vector'] : []);
+  /** How a model attribute's type is stored by PostgreSQL (information_schema's udt_name). */
+  const UDT: Record<string, string> = { INTEGER: 'int4', BIGINT: 'int8', STRING: 'varchar', TEXT: 'text', BOOLEAN: 'bool', DATE: 'timestamptz', JSONB: 'jsonb' };
+  /** Columns no model maps: derived by PostgreSQL itself. */
+  const DERIVED: Record<string, string[]> = { messages: ['search_vector'] };
+  /**
+   * The host's users table is the host's: Duet's model names only the columns it reads, with their
+   * kind of type, whatever lengths and nullability the host declares.
+   */
+  const hostTable = DEFAULT_HOST_USERS.table;
+
+  interface ColumnInfo {
+    column_name: string;
+    udt_name: string;
+    is_nullable: 'YES' | 'NO';
+    character_maximum_length: number | null;
+    datetime_precision: number | null;
+  }
+
+  test('every model: its attributes are the table\'s columns, with their types and nullability', async () => {
+    const { sequelize } = app().chat;
+    const models = Object.values(sequelize.models);
+    expect(models.map((model) => model.getTableName()).sort()).toEqual(expect.arrayContaining(['conversations', 'messages']));
+    for (const model of models) {
+      const table = model.getTableName() as string;
+      const [rows] = await sequelize.query(
+        `SELECT column_name, udt_name, is_nullable, character_maximum_length, datetime_precision
+           FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`,
+        { bind: [table] },
+      );
+      const columns = new Map((rows as ColumnInfo[]).map((row) => [row.column_name, row]));
+      const attributes = Object.values(model.getAttributes());
+      const mapped = attributes.map((attribute) => attribute.field ?? '');
+      const host = table === hostTable;
+      if (!host) {
+        expect({ table, unmapped: [...columns.keys()].filter((column) => !mapped.includes(column)).sort() }).toEqual({ table, unmapped: DERIVED[table] ?? [] });
+      }
+      for (const attribute of attributes) {
+        const column = columns.get(attribute.field!);
+        const type = attribute.type as unknown as { key: string; options?: { length?: number } };
+        const model = {
+          column: `${table}.${attribute.field}`,
+          udt: UDT[type.key] ?? type.key,
+          nullable: host ? undefined : attribute.allowNull !== false && !attribute.primaryKey,
+          ...(type.key === 'STRING' && !host && { length: type.options?.length ?? 255 }),
+          ...(type.key === 'DATE' && type.options?.length !== undefined && { precision: Number(type.options.length) }),
+        };
+        const stored = column && {
+          column: `${table}.${attribute.field}`,
+          udt: column.udt_name,
+          nullable: host ? undefined : column.is_nullable === 'YES',
+          ...(type.key === 'STRING' && !host && { length: column.character_maximum_length }),
+          ...(type.key === 'DATE' && type.options?.length !== undefined && { precision: column.datetime_precision }),
+        };
+        expect(stored).toEqual(model);
+      }
+    }
   });
 
   test('a message read through the model matches the API and is hidden once soft-deleted', async () => {
