@@ -1,8 +1,8 @@
 import { Column, DataType, Model, Table } from 'sequelize-typescript';
 
 /**
- * One row per unordered pair of users (participant1Id < participant2Id). The schema itself is
- * defined by the migrations; this model mirrors it for typed reads.
+ * One row per unordered pair of users (participant1Id < participant2Id). The migrations define the
+ * schema; this model mirrors it for typed reads (tests/integration/models.test.ts checks that).
  */
 @Table({ tableName: 'conversations', underscored: true, timestamps: true })
 export class Conversation extends Model {

@@ -1,8 +1,9 @@
 import { Column, DataType, Model, Table } from 'sequelize-typescript';
 
 /**
- * A message; soft-deleted through deletedAt (paranoid). Only the admin module may read with
- * `paranoid: false`. The schema is defined by the migrations; this model mirrors it.
+ * A message; soft-deleted through deletedAt (paranoid), so reads skip deleted messages unless they
+ * ask `paranoid: false` (the admin audit, or a host's own). The migrations define the schema; this
+ * model mirrors it (tests/integration/models.test.ts checks that).
  */
 @Table({ tableName: 'messages', underscored: true, timestamps: true, paranoid: true })
 export class Message extends Model {
