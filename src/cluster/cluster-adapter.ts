@@ -17,7 +17,9 @@ import type { RedisLink } from './redis-link';
  * 4. Everything else the adapter sends by PUB/SUB goes out here too, with its failure handled:
  *    the adapter drops those promises, and a rejected one (Redis away) would end the process.
  * 3. A session is not kept when it must not be recovered (sockets closed on rejoining after a
- *    Redis outage: the stream misses what could not cross meanwhile), nor when Redis is away.
+ *    Redis outage: the stream misses what could not cross meanwhile), nor when Redis is away; and
+ *    one kept before an outage is not restored after it: each session carries the cluster's
+ *    outage epoch, which every rejoin moves on.
  */
 
 export interface StreamsAdapterOptions {
@@ -52,7 +54,11 @@ export interface ClusterSocketAdapter {
   adapter: ReturnType<typeof createAdapter>;
   /** The session of this socket id is not kept when it next disconnects. */
   forgetSession(socketId: string): void;
+  /** After an outage: no session kept before it is restored, on any node. */
+  endEpoch(): Promise<void>;
 }
+
+type EpochSession = Session & { epoch?: string | null };
 
 export function clusterSocketAdapter(link: RedisLink, options: StreamsAdapterOptions): ClusterSocketAdapter {
   const prefix = link.settings.keyPrefix;
@@ -70,6 +76,7 @@ export function clusterSocketAdapter(link: RedisLink, options: StreamsAdapterOpt
   // Made on first use: a reader polls from the moment the adapter exists.
   let create: ReturnType<typeof createAdapter> | undefined;
   const forgotten = new Set<string>();
+  const epochKey = `${prefix}sio:epoch`;
   const maxReplay = options.maxEntries + TRIM_SLACK;
 
   // Socket.IO calls it with `new`: a function, not an arrow, and what it returns is the instance.
@@ -90,19 +97,29 @@ export function clusterSocketAdapter(link: RedisLink, options: StreamsAdapterOpt
 
     adapter.persistSession = (session) => {
       if (forgotten.delete(session.sid) || !link.isUp) return;
-      const value = Buffer.from(encode(session)).toString('base64');
       const ttlMs = adapter.nsp.server.opts.connectionStateRecovery.maxDisconnectionDuration;
-      link.client.set(`${names.sessionKeyPrefix}${session.pid}`, value, 'PX', ttlMs).catch(() => undefined);
+      void link.client
+        .get(epochKey)
+        .then((epoch) => {
+          const value = Buffer.from(encode({ ...session, epoch } satisfies EpochSession)).toString('base64');
+          return link.client.set(`${names.sessionKeyPrefix}${session.pid}`, value, 'PX', ttlMs);
+        })
+        .catch(() => undefined);
     };
 
     adapter.restoreSession = async (pid, offset) => {
       if (!/^\d+-\d+$/.test(offset)) throw new Error('invalid offset');
       const client = link.client;
-      const [stored, known] = await Promise.all([client.getdel(`${names.sessionKeyPrefix}${pid}`), client.xrange(names.streamName, offset, offset)]);
+      const [stored, known, epoch] = await Promise.all([
+        client.getdel(`${names.sessionKeyPrefix}${pid}`),
+        client.xrange(names.streamName, offset, offset),
+        client.get(epochKey),
+      ]);
       if (!stored || known.length === 0) throw new Error('session or offset not found');
+      const { epoch: keptIn, ...session } = decode(Buffer.from(stored, 'base64')) as EpochSession;
+      if (keptIn !== epoch) throw new Error('session kept before an outage');
       const entries = await client.xrange(names.streamName, `(${offset}`, '+', 'COUNT', maxReplay + 1);
       if (entries.length > maxReplay) throw new Error('too far behind to replay');
-      const session = decode(Buffer.from(stored, 'base64')) as Session;
       session.missedPackets = [];
       for (const [id, fields] of entries) {
         const raw = fieldsOf(fields);
@@ -115,7 +132,13 @@ export function clusterSocketAdapter(link: RedisLink, options: StreamsAdapterOpt
     return instance;
   } as ReturnType<typeof createAdapter>;
 
-  return { adapter: factory, forgetSession: (socketId) => forgotten.add(socketId) };
+  return {
+    adapter: factory,
+    forgetSession: (socketId) => forgotten.add(socketId),
+    endEpoch: async () => {
+      await link.client.incr(epochKey);
+    },
+  };
 }
 
 /** What crosses by PUB/SUB: events never replayed, and the adapter's requests (the adapter's own isEphemeral). */

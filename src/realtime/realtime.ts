@@ -138,6 +138,7 @@ export function createRealtime(target: http.Server | Server, deps: RealtimeDeps,
     // At once: a socket that drops while presence is resynced must not leave a session to recover.
     const sockets = [...io.of('/').sockets.values()];
     for (const socket of sockets) socketAdapter?.forgetSession(socket.id);
+    socketAdapter?.endEpoch().catch((err: unknown) => errorLog(deps.logger).error('ending the session epoch failed', err));
     void presence
       .rejoined()
       .catch((err: unknown) => errorLog(deps.logger).error('presence resync failed', err))

@@ -4,6 +4,7 @@ import { DEGRADED, READY, type RedisProxy, useRedisProxy, waitForReadiness, with
 import { type ClientSocket, connectAs, emitAck, nextEvent, nextReconnect, record, settle } from '../helpers/sockets';
 import { bearer, type TestApp } from '../helpers/test-app';
 import { eventually } from '../helpers/uploads';
+import { TcpProxy } from '../helpers/tcp-proxy';
 
 /**
  * Redis goes away under two Duet nodes (API.md, "Several nodes"): a real TCP proxy between the
@@ -165,6 +166,34 @@ describe('while Redis is away', () => {
     await sendOver(b, alice, 'still served');
     await toAlice;
   });
+
+  it('a client that dropped before the outage and comes back after it is not recovered: its session misses what could not cross', async () => {
+    const [nodeA, nodeB] = cluster().nodes as [TestApp, TestApp];
+    const { alice, bob } = await createCast(nodeA.chat.sequelize);
+    const front = await TcpProxy.start(Number(new URL(nodeA.baseUrl).port));
+    try {
+      const a = await connectAs(nodeA, alice, { reconnect: true, url: `http://127.0.0.1:${front.port}` });
+      const b = await connectAs(nodeB, bob);
+      const offset = nextEvent(a, 'new_message');
+      await sendOver(b, alice, 'an offset to recover from');
+      await offset;
+      // Her transport drops while Redis is up: node A keeps her session.
+      const back = nextReconnect(a, REJOIN_MS + 10_000);
+      await front.cut();
+      const kept = () => withRedis((redis) => redis.keys(`${cluster().keyPrefix}sio:session:*`));
+      expect(await eventually(async () => (await kept()).length === 1, 3000)).toBe(true);
+      await cutRedis(cluster(), redis());
+      await redis().proxy.restore();
+      await Promise.all(cluster().nodes.map((node) => waitForReadiness(node, READY, REJOIN_MS)));
+      const epoch = () => withRedis((redis) => redis.get(`${cluster().keyPrefix}sio:epoch`));
+      expect(await eventually(async () => (await epoch()) !== null, 3000)).toBe(true);
+
+      await front.restore();
+      expect((await back).recovered).toBe(false);
+    } finally {
+      await front.close();
+    }
+  }, REJOIN_MS + 20_000);
 
   it('a user who left during the outage is offline everywhere once the nodes have rejoined', async () => {
     const [nodeA, nodeB] = cluster().nodes as [TestApp, TestApp];
