@@ -1,6 +1,6 @@
 import type { MessageRecord } from '../messages/message.record';
 import type { MessageRepository } from '../messages/message.repository';
-import { notFound, validationFailed } from '../shared/errors';
+import { notFound } from '../shared/errors';
 import type { UserDirectory } from '../users/user.directory';
 import { decodeActivityCursor, encodeActivityCursor } from './activity-cursor';
 import { type ConversationJson, toConversationJson } from './conversation.presenter';
@@ -82,12 +82,7 @@ export class ConversationService {
    * empty opens it too: it is listed for them from then on.
    */
   async open(userId: number, participantId: number): Promise<{ conversation: ConversationJson; created: boolean }> {
-    if (participantId === userId) {
-      throw validationFailed('You cannot open a conversation with yourself', [
-        { field: 'participantId', message: 'must be another user' },
-      ]);
-    }
-    if (!(await this.deps.users.find(participantId))) throw notFound('User not found');
+    await this.deps.users.requireOther(userId, participantId, 'participantId', 'open a conversation with');
     const found = await this.deps.conversations.findOrCreate(userId, participantId);
     const conversation = isVisibleTo(found.conversation, userId)
       ? found.conversation

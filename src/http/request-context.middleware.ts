@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from '../shared/logger';
+import { routeLabel } from './route-label';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -33,9 +34,8 @@ export function accessLog(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       if (!logger.isLevelEnabled('http')) return;
-      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched';
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.http('request', { ...requestFields(res), method: req.method, route, status: res.statusCode, ms: Math.round(ms * 10) / 10 });
+      logger.http('request', { ...requestFields(res), method: req.method, route: routeLabel(req), status: res.statusCode, ms: Math.round(ms * 10) / 10 });
     });
     next();
   };

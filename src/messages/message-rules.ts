@@ -24,8 +24,3 @@ export function checkContent(content: string | undefined, hasAttachment: boolean
   return text.trim() === '' ? '' : text;
 }
 
-export function checkNotSelf(senderId: number, receiverId: number): void {
-  if (senderId === receiverId) {
-    throw validationFailed('You cannot send a message to yourself', [{ field: 'receiverId', message: 'must be another user' }]);
-  }
-}

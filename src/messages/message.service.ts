@@ -9,7 +9,7 @@ import type { Sql } from '../db/sql';
 import type { ChatNotifier } from '../events/chat-notifier';
 import { AppError, notFound, validationFailed } from '../shared/errors';
 import type { UserDirectory } from '../users/user.directory';
-import { checkContent, checkNotSelf } from './message-rules';
+import { checkContent } from './message-rules';
 import { type MessageJson, toMessageJson } from './message.presenter';
 import type { MessageRecord } from './message.record';
 import type { MessageRepository } from './message.repository';
@@ -198,8 +198,7 @@ export class MessageService {
     if (input.receiverId === undefined) {
       throw validationFailed('receiverId is required', [{ field: 'receiverId', message: 'is required' }]);
     }
-    checkNotSelf(input.senderId, input.receiverId);
-    if (!(await this.deps.users.find(input.receiverId))) throw notFound('User not found');
+    await this.deps.users.requireOther(input.senderId, input.receiverId, 'receiverId', 'send a message to');
     return { receiverId: input.receiverId };
   }
 

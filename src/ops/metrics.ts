@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Sequelize } from 'sequelize';
 import { poolStats } from '../db/sequelize';
+import { routeLabel } from '../http/route-label';
 
 export interface ChatMetrics {
   registry: Registry;
@@ -41,8 +42,7 @@ export function createMetrics(sequelize: Sequelize, options: { defaultMetrics: b
   const httpTimer: RequestHandler = (req, res, next) => {
     const end = httpDuration.startTimer();
     res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
+      end({ method: req.method, route: routeLabel(req), status: String(res.statusCode) });
     });
     next();
   };

@@ -1,6 +1,7 @@
 import { DataTypes } from 'sequelize';
 import { prepared, type Sql, type Statement } from '../db/sql';
 import { BatchLoader } from '../shared/batch-loader';
+import { notFound, validationFailed } from '../shared/errors';
 import { ExpiringCache } from '../shared/bounded-map';
 import type { UserAttributes, UserModel } from './user.model';
 
@@ -31,6 +32,15 @@ export class UserDirectory {
     private readonly cacheMs: number,
   ) {
     this.lookup = lookupStatement(users);
+  }
+
+  /**
+   * The one rule for the other side of a conversation, whichever door opens it: another user than
+   * the caller (VALIDATION_FAILED on `field`), and one that exists (NOT_FOUND).
+   */
+  async requireOther(userId: number, otherId: number, field: string, action: string): Promise<void> {
+    if (otherId === userId) throw validationFailed(`You cannot ${action} yourself`, [{ field, message: 'must be another user' }]);
+    if (!(await this.find(otherId))) throw notFound('User not found');
   }
 
   async find(id: number): Promise<UserProfile | null> {

@@ -1,4 +1,4 @@
-import { checkContent, checkNotSelf, codePointLength } from '../../src/messages/message-rules';
+import { checkContent, codePointLength } from '../../src/messages/message-rules';
 import { AppError } from '../../src/shared/errors';
 
 const codeOf = (fn: () => unknown): string | undefined => {
@@ -29,10 +29,5 @@ describe('message rules', () => {
 
   test('content keeps its own whitespace', () => {
     expect(checkContent('  hi  ', false, 10)).toBe('  hi  ');
-  });
-
-  test('sending to oneself is a validation failure', () => {
-    expect(codeOf(() => checkNotSelf(3, 3))).toBe('VALIDATION_FAILED');
-    expect(codeOf(() => checkNotSelf(3, 4))).toBeUndefined();
   });
 });
