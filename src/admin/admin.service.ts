@@ -8,6 +8,7 @@ import { toMessageJson, type MessageJson } from '../messages/message.presenter';
 import type { MessageRecord } from '../messages/message.record';
 import { AppError, notFound } from '../shared/errors';
 import type { AdminMessageFilter, AdminMessageRepository } from './admin-message.repository';
+import { changeVisibility } from '../messages/message-visibility';
 
 /** The actor of entries Duet writes by itself (retention), not on anyone's request. */
 export const SYSTEM_ACTOR_ID = 0;
@@ -66,24 +67,18 @@ export class AdminService {
     const adminId = principal.userId;
     const message = await this.findAny(messageId);
     if (!message.deletedAt) throw new AppError('CONFLICT', 'The message is not deleted');
-    const result = await this.deps.sql.transaction(async (transaction) => {
-      await this.deps.conversations.lockById(message.conversationId, transaction);
-      const restored = await this.deps.adminMessages.restore(messageId, transaction);
-      if (!restored) throw new AppError('CONFLICT', 'The message is not deleted');
-      const conversation = await this.deps.conversations.refreshLastMessage(
-        restored.conversationId,
-        { userId: restored.receiverId, delta: restored.isRead ? 0 : 1 },
-        transaction,
-      );
-      await this.deps.audit.append(
-        { action: 'message.restored', actorId: adminId, messageId, conversationId: restored.conversationId, reason },
-        transaction,
-      );
-      return { restored, conversation };
+    const { message: restored, conversation } = await changeVisibility(this.deps, {
+      change: 'restored',
+      messageId,
+      conversationId: message.conversationId,
+      actorId: adminId,
+      reason,
+      apply: (transaction) => this.deps.adminMessages.restore(messageId, transaction),
+      missing: () => new AppError('CONFLICT', 'The message is not deleted'),
     });
-    const views = await this.deps.conversationService.viewsForBoth(result.conversation);
-    this.deps.notifier.messageRestored({ message: toMessageJson(result.restored), views });
-    return { message: toAdminMessageJson(result.restored) };
+    const views = await this.deps.conversationService.viewsForBoth(conversation);
+    this.deps.notifier.messageRestored({ message: toMessageJson(restored), views });
+    return { message: toAdminMessageJson(restored) };
   }
 
   /**
@@ -98,26 +93,20 @@ export class AdminService {
   /** The purge itself, on behalf of `actorId` (an admin, or SYSTEM_ACTOR_ID for retention). */
   private async purgeAs(actorId: number, messageId: number, reason?: string): Promise<void> {
     const message = await this.findAny(messageId);
-    const purged = await this.deps.sql.transaction(async (transaction) => {
-      const conversation = await this.deps.conversations.lockById(message.conversationId, transaction);
-      const removed = await this.deps.adminMessages.purge(messageId, transaction);
-      if (!removed || !conversation) throw notFound('Message not found');
-      const wasUnread = removed.deletedAt === null && !removed.isRead;
-      await this.deps.conversations.refreshLastMessage(
-        removed.conversationId,
-        { userId: removed.receiverId, delta: wasUnread ? -1 : 0 },
-        transaction,
-      );
-      await this.deps.audit.append(
-        { action: 'message.purged', actorId, messageId, conversationId: removed.conversationId, reason },
-        transaction,
-      );
-      return { removed, participantIds: [conversation.participant1Id, conversation.participant2Id] as [number, number] };
+    const { message: removed, conversation } = await changeVisibility(this.deps, {
+      change: 'purged',
+      messageId,
+      conversationId: message.conversationId,
+      actorId,
+      reason,
+      apply: (transaction) => this.deps.adminMessages.purge(messageId, transaction),
+      missing: () => notFound('Message not found'),
     });
-    await this.deps.onPurged?.(purged.removed);
+    await this.deps.onPurged?.(removed);
     // Users still showing it (it was not soft-deleted first) drop it.
-    if (purged.removed.deletedAt === null) {
-      this.deps.notifier.messageDeleted({ messageId, conversationId: purged.removed.conversationId, participantIds: purged.participantIds });
+    if (removed.deletedAt === null) {
+      const participantIds: [number, number] = [conversation.participant1Id, conversation.participant2Id];
+      this.deps.notifier.messageDeleted({ messageId, conversationId: removed.conversationId, participantIds });
     }
   }
 

@@ -10,6 +10,7 @@ import type { ChatNotifier } from '../events/chat-notifier';
 import { AppError, notFound, validationFailed } from '../shared/errors';
 import type { UserDirectory } from '../users/user.directory';
 import { checkContent } from './message-rules';
+import { changeVisibility } from './message-visibility';
 import { type MessageJson, toMessageJson } from './message.presenter';
 import type { MessageRecord } from './message.record';
 import type { MessageRepository } from './message.repository';
@@ -157,21 +158,13 @@ export class MessageService {
     if (!message || (message.senderId !== userId && message.receiverId !== userId)) throw notFound('Message not found');
     if (message.senderId !== userId) throw new AppError('FORBIDDEN', 'Only the sender can delete a message');
 
-    const conversation = await this.deps.sql.transaction(async (transaction) => {
-      // Locked like a send, so the fallback lastMessage cannot race a new message.
-      await this.deps.conversations.lockById(message.conversationId, transaction);
-      const removed = await this.deps.messages.softDelete(messageId, userId, transaction);
-      if (!removed) throw notFound('Message not found');
-      const conversation = await this.deps.conversations.refreshLastMessage(
-        removed.conversationId,
-        { userId: removed.receiverId, delta: removed.isRead ? 0 : -1 },
-        transaction,
-      );
-      await this.deps.audit.append(
-        { action: 'message.deleted', actorId: userId, messageId, conversationId: removed.conversationId },
-        transaction,
-      );
-      return conversation;
+    const { conversation } = await changeVisibility(this.deps, {
+      change: 'deleted',
+      messageId,
+      conversationId: message.conversationId,
+      actorId: userId,
+      apply: (transaction) => this.deps.messages.softDelete(messageId, userId, transaction),
+      missing: () => notFound('Message not found'),
     });
     this.deps.notifier.messageDeleted({
       messageId,
