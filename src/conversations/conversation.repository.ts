@@ -8,6 +8,7 @@ import {
   toConversationRecord,
 } from './conversation.record';
 import { visibleToSideSql } from './conversation-visibility';
+import { unreadDeltaSql } from './unread-counters';
 
 export interface ActivityCursor {
   lastActivityAt: Date;
@@ -19,14 +20,6 @@ export interface UnreadRow {
   unreadCount: number;
 }
 
-/**
- * Adds `delta` to `userId`'s unread counter, whichever side of the pair they are on.
- * $user and $delta are the positions of the two bind parameters.
- */
-export function unreadDeltaSql(user: string, delta: string): string {
-  return `participant_1_unread = participant_1_unread + CASE WHEN participant_1_id = ${user} THEN ${delta} ELSE 0 END,
-          participant_2_unread = participant_2_unread + CASE WHEN participant_2_id = ${user} THEN ${delta} ELSE 0 END`;
-}
 
 const FIND_BY_ID = prepared(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = $1`);
 

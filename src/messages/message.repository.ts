@@ -1,6 +1,7 @@
 import type { AttachmentSummary } from '../attachments/attachment.presenter';
 import { prepared, Sql, type Transaction } from '../db/sql';
 import { visibleToSql } from '../conversations/conversation-visibility';
+import { unreadDeltaSql } from '../conversations/unread-counters';
 import { MESSAGE_COLUMNS, messageColumns, type MessageRecord, toMessageRecord } from './message.record';
 
 export interface NewMessage {
@@ -123,8 +124,7 @@ export class MessageRepository {
        ), total AS (SELECT count(*)::int AS count, max(id) AS up_to FROM marked),
        counter AS (
          UPDATE conversations
-            SET participant_1_unread = participant_1_unread - CASE WHEN participant_1_id = $2 THEN total.count ELSE 0 END,
-                participant_2_unread = participant_2_unread - CASE WHEN participant_2_id = $2 THEN total.count ELSE 0 END
+            SET ${unreadDeltaSql('$2', '-total.count')}
            FROM total
           WHERE id = $1 AND total.count > 0
        )

@@ -1,4 +1,5 @@
 import { conversationColumns, type ConversationRecord, toConversationRecord } from '../conversations/conversation.record';
+import { isToFirstSql, unreadCountersSql } from '../conversations/unread-counters';
 import { prepared, type Sql } from '../db/sql';
 import { AppError } from '../shared/errors';
 import { messageColumns, type MessageRecord, toMessageRecord } from './message.record';
@@ -68,17 +69,15 @@ export const WRITE_BATCH = prepared(`WITH batch AS (
      ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
      RETURNING ${messageColumns()}
    ), newest AS (
-     -- participant 1 is the smaller id: a message is to them when its receiver id is below its sender's
      SELECT conversation_id, max(id) AS last_id, max(created_at) AS last_at,
-            count(*) FILTER (WHERE receiver_id < sender_id)::int AS to_first,
-            count(*) FILTER (WHERE receiver_id > sender_id)::int AS to_second
+            count(*) FILTER (WHERE ${isToFirstSql('sender_id', 'receiver_id')})::int AS to_first,
+            count(*) FILTER (WHERE NOT ${isToFirstSql('sender_id', 'receiver_id')})::int AS to_second
        FROM inserted GROUP BY conversation_id
    ), recorded AS (
      UPDATE conversations c
         SET last_message_id = n.last_id, last_message_at = n.last_at, last_activity_at = n.last_at, updated_at = now(),
             held_message = true,
-            participant_1_unread = c.participant_1_unread + n.to_first,
-            participant_2_unread = c.participant_2_unread + n.to_second
+            ${unreadCountersSql('n.to_first', 'n.to_second')}
        FROM newest n WHERE c.id = n.conversation_id
      RETURNING ${conversationColumns('c')}
    )
