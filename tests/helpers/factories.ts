@@ -1,4 +1,6 @@
 import type { Sequelize } from 'sequelize';
+import request from 'supertest';
+import type { MessageJson } from '../../src/messages/message.presenter';
 import type { Sent } from './contract';
 import type { TestApp } from './test-app';
 import { bearer } from './test-app';
@@ -34,4 +36,15 @@ export async function sendMessage(
   const res = await t.api().post('/api/chat/send').set(bearer(from)).send({ receiverId: to, content, ...extra });
   if (res.status !== 201 && res.status !== 200) throw new Error(`send failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
+}
+
+/**
+ * A conversation's whole history as the user sees it over REST, oldest first, from any node (an app
+ * in the test process or one in a child process). Tests keep conversations under a page of 100.
+ */
+export async function historyOf(node: Pick<TestApp, 'baseUrl'>, userId: number, conversationId: number): Promise<MessageJson[]> {
+  const res = await request(node.baseUrl).get(`/api/chat/conversations/${conversationId}/messages?limit=100`).set(bearer(userId));
+  expect(res.status).toBe(200);
+  expect(res.body.hasMore).toBe(false);
+  return res.body.messages;
 }

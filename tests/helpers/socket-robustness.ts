@@ -1,10 +1,10 @@
 import { io as connectClient, type ManagerOptions, type SocketOptions } from 'socket.io-client';
 import type { ChatOptions } from '../../src/chat';
-import type { MessageJson } from '../../src/messages/message.presenter';
+
 import type { PresenceJson } from '../../src/presence/presence.service';
 import type { ErrorBody } from '../../src/shared/errors';
 import { type ClientSocket, connectAs, nextEvent, settle } from './sockets';
-import { bearer, GENEROUS_RATES, type TestApp, tokenFor, useTestApp } from './test-app';
+import { GENEROUS_RATES, type TestApp, tokenFor, useTestApp } from './test-app';
 
 /** What the socket robustness tests share (tests/integration/socket-*.test.ts). */
 
@@ -118,10 +118,3 @@ export function useSocketApp(overrides: Partial<ChatOptions> = {}): () => TestAp
   return app;
 }
 
-/** The full server-side history of a conversation, oldest first. */
-export async function fullHistory(t: TestApp, userId: number, conversationId: number): Promise<MessageJson[]> {
-  const res = await t.api().get(`/api/chat/conversations/${conversationId}/messages?limit=100`).set(bearer(userId));
-  expect(res.status).toBe(200);
-  expect(res.body.hasMore).toBe(false);
-  return res.body.messages;
-}

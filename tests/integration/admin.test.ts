@@ -2,7 +2,7 @@ import type { AdminMessageJson } from '../../src/admin/admin.service';
 import type { AuditEntry } from '../../src/audit/audit-log.repository';
 import type { ConversationJson } from '../../src/conversations/conversation.presenter';
 import type { MessageJson } from '../../src/messages/message.presenter';
-import { createCast, createUser, sendMessage } from '../helpers/factories';
+import { createCast, createUser, historyOf, sendMessage } from '../helpers/factories';
 import { connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
 import { bearer, useTestApp } from '../helpers/test-app';
 
@@ -66,9 +66,7 @@ async function auditEntries(as: Headers, query: Record<string, string | number> 
 }
 
 async function historyIds(userId: number, conversationId: number): Promise<number[]> {
-  const res = await app().api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(userId));
-  expect(res.status).toBe(200);
-  return (res.body.messages as { id: number }[]).map((m) => m.id);
+  return (await historyOf(app(), userId, conversationId)).map((m) => m.id);
 }
 
 async function searchIds(userId: number, q: string): Promise<number[]> {

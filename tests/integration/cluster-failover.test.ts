@@ -1,12 +1,11 @@
-import request from 'supertest';
 import type { MessageJson } from '../../src/messages/message.presenter';
 import { type TestCluster, useCluster, useClusterPerTest } from '../helpers/cluster';
-import { createCast, createUser, sendMessage } from '../helpers/factories';
+import { createCast, createUser, historyOf, sendMessage } from '../helpers/factories';
 import { startNodeProcess, useNodeBuild } from '../helpers/node-process';
 import { ResilientClient } from '../helpers/resilient-client';
 import { type ClientSocket, connectAs, connectTo, emitAck, nextEvent, nextEventWhere, record, settle } from '../helpers/sockets';
 import { startBalancer, type TcpBalancer } from '../helpers/tcp-balancer';
-import { bearer, type TestApp } from '../helpers/test-app';
+import type { TestApp } from '../helpers/test-app';
 
 /**
  * Losing a node (API.md, "Several nodes"): node A is a child process, killed or stopped for real;
@@ -32,13 +31,6 @@ async function until(condition: () => boolean, ms: number, what: string): Promis
 }
 
 /** The whole conversation as history answers it (one page: the tests stay under 100 messages). */
-async function history(node: TestApp, userId: number, conversationId: number): Promise<MessageJson[]> {
-  const res = await request(node.baseUrl).get(`/api/chat/conversations/${conversationId}/messages`).query({ limit: 100 }).set(bearer(userId));
-  expect(res.status).toBe(200);
-  expect(res.body.hasMore).toBe(false);
-  return res.body.messages;
-}
-
 const sorted = (ids: Iterable<number>) => [...ids].sort((x, y) => x - y);
 
 describe('a node lost while its clients use it', () => {
@@ -83,7 +75,7 @@ describe('a node lost while its clients use it', () => {
     expect(a.retries).toBeGreaterThanOrEqual(1);
     expect(a.caughtUp.length).toBeGreaterThanOrEqual(2);
 
-    const stored = await history(nodeB, alice, conversationId);
+    const stored = await historyOf(nodeB, alice, conversationId);
     const storedIds = stored.map((m) => m.id);
     // Every acked message is stored, once: no two rows share a clientMessageId, and nothing else is there.
     expect(stored[0]!.clientMessageId).toBe('hello');

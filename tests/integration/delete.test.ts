@@ -1,4 +1,4 @@
-import { createCast, createUser, sendMessage } from '../helpers/factories';
+import { createCast, createUser, historyOf, sendMessage } from '../helpers/factories';
 import { bearer, useTestApp } from '../helpers/test-app';
 
 const app = useTestApp();
@@ -7,9 +7,7 @@ const remove = (userId: number, messageId: number | string) =>
   app().api().delete(`/api/chat/messages/${messageId}`).set(bearer(userId));
 
 async function historyIds(userId: number, conversationId: number): Promise<number[]> {
-  const res = await app().api().get(`/api/chat/conversations/${conversationId}/messages`).set(bearer(userId));
-  expect(res.status).toBe(200);
-  return (res.body.messages as { id: number }[]).map((m) => m.id);
+  return (await historyOf(app(), userId, conversationId)).map((m) => m.id);
 }
 
 async function conversation(userId: number, conversationId: number) {

@@ -1,18 +1,11 @@
-import type { MessageJson } from '../../src/messages/message.presenter';
 import { ISO } from '../helpers/contract';
-import { createCast, createUser, sendMessage } from '../helpers/factories';
+import { createCast, createUser, historyOf, sendMessage } from '../helpers/factories';
 import { bearer, useTestApp } from '../helpers/test-app';
 
 const app = useTestApp();
 
 async function markRead(userId: number, conversationId: number, body: Record<string, unknown> = {}) {
   return app().api().post(`/api/chat/conversations/${conversationId}/read`).set(bearer(userId)).send(body);
-}
-
-async function history(userId: number, conversationId: number): Promise<MessageJson[]> {
-  const res = await app().api().get(`/api/chat/conversations/${conversationId}/messages?limit=100`).set(bearer(userId));
-  expect(res.status).toBe(200);
-  return res.body.messages;
 }
 
 async function unreadCount(userId: number): Promise<{ total: number; conversations: { conversationId: number; unreadCount: number }[] }> {
@@ -52,7 +45,7 @@ describe('POST /conversations/:id/read', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ conversationId, readAt: expect.stringMatching(ISO), count: 2 });
 
-    const messages = await history(bob, conversationId);
+    const messages = await historyOf(app(), bob, conversationId);
     const fromAlice = messages.filter((m) => m.senderId === alice);
     const fromBob = messages.filter((m) => m.senderId === bob);
     expect(fromAlice.map((m) => [m.isRead, m.readAt])).toEqual([
@@ -73,7 +66,7 @@ describe('POST /conversations/:id/read', () => {
     expect(res.status).toBe(200);
     expect(res.body.count).toBe(0);
     expect(await conversationUnread(bob, sent.message.conversationId)).toBe(1);
-    expect((await history(bob, sent.message.conversationId))[0]).toMatchObject({ isRead: false, readAt: null });
+    expect((await historyOf(app(), bob, sent.message.conversationId))[0]).toMatchObject({ isRead: false, readAt: null });
   });
 
   test('upToMessageId marks only up to that message, inclusive', async () => {
@@ -87,7 +80,7 @@ describe('POST /conversations/:id/read', () => {
     expect(res.status).toBe(200);
     expect(res.body.count).toBe(2);
 
-    const byId = new Map((await history(bob, conversationId)).map((m) => [m.id, m]));
+    const byId = new Map((await historyOf(app(), bob, conversationId)).map((m) => [m.id, m]));
     expect(ids.map((id) => byId.get(id)!.isRead)).toEqual([true, true, false, false]);
     expect(await conversationUnread(bob, conversationId)).toBe(2);
 
@@ -104,12 +97,12 @@ describe('POST /conversations/:id/read', () => {
 
     const first = await markRead(bob, conversationId);
     expect(first.body.count).toBe(1);
-    const [before] = await history(bob, conversationId);
+    const [before] = await historyOf(app(), bob, conversationId);
 
     const second = await markRead(bob, conversationId);
     expect(second.status).toBe(200);
     expect(second.body).toEqual({ conversationId, readAt: expect.stringMatching(ISO), count: 0 });
-    const [after] = await history(bob, conversationId);
+    const [after] = await historyOf(app(), bob, conversationId);
     expect(after!.readAt).toBe(before!.readAt);
     expect(await conversationUnread(bob, conversationId)).toBe(0);
     expect(await unreadInDatabase(conversationId, bob)).toEqual({ counter: 0, actual: 0 });
@@ -129,7 +122,7 @@ describe('POST /conversations/:id/read', () => {
     const res = await markRead(bob, conversationId);
     expect(res.body.count).toBe(2);
 
-    const byId = new Map((await history(bob, conversationId)).map((m) => [m.id, m]));
+    const byId = new Map((await historyOf(app(), bob, conversationId)).map((m) => [m.id, m]));
     expect(byId.get(early.message.id)!.deliveredAt).toBe(deliveredAt);
     expect(byId.get(late.message.id)!.deliveredAt).toMatch(ISO);
     expect(byId.get(late.message.id)!.readAt).toBe(res.body.readAt);
@@ -202,7 +195,7 @@ describe('GET /unread-count', () => {
     for (let i = 0; i < 2; i++) await sendMessage(app(), carol, bob, `c${i}`);
     await sendMessage(app(), dave, bob, 'd');
     const opened = await app().api().post('/api/chat/conversations').set(bearer(bob)).send({ participantId: alice });
-    await markRead(bob, opened.body.conversation.id, { upToMessageId: (await history(bob, opened.body.conversation.id))[0]!.id });
+    await markRead(bob, opened.body.conversation.id, { upToMessageId: (await historyOf(app(), bob, opened.body.conversation.id))[0]!.id });
 
     const list = await app().api().get('/api/chat/conversations').set(bearer(bob));
     expect(list.status).toBe(200);
@@ -257,7 +250,7 @@ describe('the unread counter under concurrency', () => {
     expect(final.body.count).toBe(mid.actual);
     expect(await unreadInDatabase(conversationId, bob)).toEqual({ counter: 0, actual: 0 });
     expect(await unreadCount(bob)).toEqual({ total: 0, conversations: [] });
-    expect((await history(bob, conversationId)).every((m) => m.isRead)).toBe(true);
+    expect((await historyOf(app(), bob, conversationId)).every((m) => m.isRead)).toBe(true);
   });
 
   test('stays exact for both sides when both send and read at once', async () => {

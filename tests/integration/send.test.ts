@@ -1,7 +1,7 @@
 import type { Sequelize } from 'sequelize';
-import type { MessageJson } from '../../src/messages/message.presenter';
+
 import { firstSendToBob } from '../helpers/contract';
-import { createCast, createUser, sendMessage } from '../helpers/factories';
+import { createCast, createUser, historyOf, sendMessage } from '../helpers/factories';
 import { bearer, type TestApp, useStartedApp, useTestApp } from '../helpers/test-app';
 
 const MAX_MESSAGE_LENGTH = 4000;
@@ -14,12 +14,6 @@ const send = (on: TestApp, from: number, body: Record<string, unknown>) =>
 async function countRows(sequelize: Sequelize, table: 'messages' | 'conversations'): Promise<number> {
   const [rows] = await sequelize.query(`SELECT count(*)::int AS n FROM ${table}`);
   return Number((rows as { n: number }[])[0]!.n);
-}
-
-async function historyOf(userId: number, conversationId: number) {
-  const res = await app().api().get(`/api/chat/conversations/${conversationId}/messages?limit=100`).set(bearer(userId));
-  expect(res.status).toBe(200);
-  return res.body.messages as MessageJson[];
 }
 
 async function conversationAs(userId: number, conversationId: number) {
@@ -90,7 +84,7 @@ describe('POST /send', () => {
       expect(retry.status).toBe(200);
       expect(retry.body.message).toEqual(first.body.message);
       expect(retry.body.conversation).toMatchObject({ id: first.body.conversation.id, unreadCount: 0, participant: { id: bob } });
-      const history = await historyOf(alice, first.body.message.conversationId);
+      const history = await historyOf(app(), alice, first.body.message.conversationId);
       expect(history.map((m) => m.id)).toEqual([first.body.message.id]);
       expect(await countRows(app().chat.sequelize, 'messages')).toBe(1);
       expect((await conversationAs(bob, first.body.message.conversationId)).unreadCount).toBe(1);
@@ -130,7 +124,7 @@ describe('POST /send', () => {
       expect(ids.size).toBe(1);
       expect(await countRows(app().chat.sequelize, 'messages')).toBe(1);
       const conversationId = responses[0]!.body.message.conversationId;
-      expect((await historyOf(bob, conversationId)).map((m) => m.id)).toEqual([...ids]);
+      expect((await historyOf(app(), bob, conversationId)).map((m) => m.id)).toEqual([...ids]);
       expect((await conversationAs(bob, conversationId)).unreadCount).toBe(1);
     });
   });
@@ -163,7 +157,7 @@ describe('POST /send', () => {
       expect(res.status).toBe(201);
       expect(res.body.message).toMatchObject({ conversationId, senderId: bob, receiverId: alice, content: 'by conversation' });
       expect(res.body.conversation).toMatchObject({ id: conversationId, participant: { id: alice }, unreadCount: 1 });
-      expect((await historyOf(alice, conversationId)).map((m) => m.content)).toEqual(['by receiver', 'by conversation']);
+      expect((await historyOf(app(), alice, conversationId)).map((m) => m.content)).toEqual(['by receiver', 'by conversation']);
     });
 
     test('a stranger who sends into a conversationId gets NOT_FOUND and stores nothing', async () => {
@@ -215,7 +209,7 @@ describe('POST /send', () => {
 
       expect(res.status).toBe(201);
       expect(res.body.message.content).toBe(content);
-      const [stored] = await historyOf(bob, res.body.message.conversationId);
+      const [stored] = await historyOf(app(), bob, res.body.message.conversationId);
       expect(stored!.content).toBe(content);
     });
 
@@ -262,7 +256,7 @@ describe('POST /send', () => {
         expect(list.body.conversations).toHaveLength(1);
         expect(list.body.conversations[0]).toMatchObject({ id: conversationId, participant: { id: other }, unreadCount: 5 });
       }
-      const history = await historyOf(alice, conversationId!);
+      const history = await historyOf(app(), alice, conversationId!);
       expect(history.map((m) => m.content).sort()).toEqual(['a0', 'a2', 'a4', 'a6', 'a8', 'b1', 'b3', 'b5', 'b7', 'b9']);
       // Oldest first means it by the clock too: createdAt never goes backwards along the page.
       const times = history.map((m) => m.createdAt);

@@ -2,7 +2,7 @@ import type { ConversationJson } from '../../src/conversations/conversation.pres
 import type { MessageJson } from '../../src/messages/message.presenter';
 import type { ErrorBody } from '../../src/shared/errors';
 import { firstSendToBob, ISO, type Sent } from '../helpers/contract';
-import { createCast, createUser, sendMessage } from '../helpers/factories';
+import { createCast, createUser, historyOf, sendMessage } from '../helpers/factories';
 import { type ClientSocket, connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
 import { bearer, type TestApp, useTestApp } from '../helpers/test-app';
 
@@ -59,12 +59,6 @@ const conversationAs = async (t: TestApp, userId: number, conversationId: number
   const res = await t.api().get(`/api/chat/conversations/${conversationId}`).set(bearer(userId));
   expect(res.status).toBe(200);
   return res.body.conversation;
-};
-
-const historyAs = async (t: TestApp, userId: number, conversationId: number): Promise<MessageJson[]> => {
-  const res = await t.api().get(`/api/chat/conversations/${conversationId}/messages?limit=100`).set(bearer(userId));
-  expect(res.status).toBe(200);
-  return res.body.messages;
 };
 
 /** scene() once alice has sent bob these messages over REST; returns them too, oldest first. */
@@ -174,7 +168,7 @@ describe('client events answer through the ack', () => {
       const expected = firstSendToBob(ack, alice, bob, 'hello Bob');
       expect(ack.message).toEqual(expected.message);
       expect(ack.conversation).toEqual(expected.conversation);
-      expect(await historyAs(app(), bob, ack.conversation.id)).toEqual([ack.message]);
+      expect(await historyOf(app(), bob, ack.conversation.id)).toEqual([ack.message]);
     });
 
     test('a send by conversationId goes to the other participant', async () => {
@@ -195,7 +189,7 @@ describe('client events answer through the ack', () => {
       const conversationId = await openConversation(app(), alice, bob);
 
       expect(await failure(s, 'send_message', { conversationId, content: 'let me in' })).toMatchObject({ code: 'NOT_FOUND' });
-      expect(await historyAs(app(), alice, conversationId)).toEqual([]);
+      expect(await historyOf(app(), alice, conversationId)).toEqual([]);
     });
 
     test('a retried clientMessageId returns the same message, stores it once and announces it once', async () => {
@@ -210,7 +204,7 @@ describe('client events answer through the ack', () => {
       expect(retry.message).toEqual(first.message);
       expect(retry.message.clientMessageId).toBe('c0ffee-1');
       expect(retry.conversation.id).toBe(first.conversation.id);
-      expect((await historyAs(app(), bob, first.conversation.id)).map((m) => m.id)).toEqual([first.message.id]);
+      expect((await historyOf(app(), bob, first.conversation.id)).map((m) => m.id)).toEqual([first.message.id]);
       await settle();
       expect(bobSaw).toHaveLength(1);
       expect(strangerSaw).toEqual([]);
@@ -223,7 +217,7 @@ describe('client events answer through the ack', () => {
       expect(await failure(a, 'send_message', { receiverId: bob, content: 'changed', clientMessageId: 'dup-1' })).toMatchObject({
         code: 'CONFLICT',
       });
-      expect((await historyAs(app(), bob, first.conversation.id)).map((m) => m.content)).toEqual(['original']);
+      expect((await historyOf(app(), bob, first.conversation.id)).map((m) => m.content)).toEqual(['original']);
     });
 
     test('sending to oneself, blank content or content over the limit is VALIDATION_FAILED', async () => {
@@ -342,7 +336,7 @@ describe('client events answer through the ack', () => {
 
       expect(ack).toEqual({ ok: true, conversationId, deliveredAt: expect.stringMatching(ISO), count: 2 });
       expect(await toAlice).toEqual({ conversationId, receiverId: bob, upToMessageId, deliveredAt: ack.deliveredAt, count: 2 });
-      expect((await historyAs(app(), alice, conversationId)).map((m) => m.deliveredAt)).toEqual([ack.deliveredAt, ack.deliveredAt]);
+      expect((await historyOf(app(), alice, conversationId)).map((m) => m.deliveredAt)).toEqual([ack.deliveredAt, ack.deliveredAt]);
 
       expect(await ok(b, 'message_delivered', { conversationId, upToMessageId })).toEqual({
         ok: true,
@@ -377,7 +371,7 @@ describe('client events answer through the ack', () => {
 
       expect(await toAlice).toEqual({ messageId, conversationId });
       expect(await toBob).toEqual({ messageId, conversationId });
-      expect(await historyAs(app(), bob, conversationId)).toEqual([]);
+      expect(await historyOf(app(), bob, conversationId)).toEqual([]);
       await settle();
       expect(strangerSaw).toEqual([]);
     });
@@ -391,7 +385,7 @@ describe('client events answer through the ack', () => {
       expect(await failure(a, 'delete_message', { messageId: MISSING_ID })).toMatchObject({ code: 'NOT_FOUND' });
       expect(await failure(a, 'delete_message', { messageId: 'abc' })).toMatchObject({ code: 'VALIDATION_FAILED' });
 
-      expect((await historyAs(app(), bob, message.conversationId)).map((m) => m.id)).toEqual([message.id]);
+      expect((await historyOf(app(), bob, message.conversationId)).map((m) => m.id)).toEqual([message.id]);
       // Alice's own acks came after the refused deletes on her connection: an event would be here already.
       expect(aliceSaw).toEqual([]);
     });
@@ -737,7 +731,7 @@ describe('REST and the socket give the same result for the same command', () => 
       expect([res.status, res.body.error.code]).toEqual([status, code]);
       expect((await failure(socket, 'delete_message', { messageId: id })).code).toBe(code);
     }
-    expect((await historyAs(app(), bob, messages[0]!.conversationId)).map((m) => m.id)).toEqual([three]);
+    expect((await historyOf(app(), bob, messages[0]!.conversationId)).map((m) => m.id)).toEqual([three]);
   });
 
   test('open and get a conversation over REST give what join_conversation gives; the same errors both ways', async () => {

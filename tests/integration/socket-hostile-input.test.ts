@@ -1,8 +1,8 @@
 import type { ErrorBody } from '../../src/shared/errors';
 import type { Sent } from '../helpers/contract';
-import { createCast, sendMessage } from '../helpers/factories';
+import { createCast, historyOf, sendMessage } from '../helpers/factories';
 import { connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
-import { type AckJson, checkNoUnhandledRejections, expectValidationAck, fullHistory, useSocketApp } from '../helpers/socket-robustness';
+import { type AckJson, checkNoUnhandledRejections, expectValidationAck, useSocketApp } from '../helpers/socket-robustness';
 
 /**
  * Hostile payloads for every client event: each is refused in the envelope, and nothing breaks.
@@ -148,7 +148,7 @@ describe('malformed and hostile socket input', () => {
     const f = await fixture();
     const [a, b] = await Promise.all([connectAs(app(), f.alice), connectAs(app(), f.bob)]);
     const errors = record(a, 'error');
-    const before = await fullHistory(app(), f.alice, f.conversationId);
+    const before = await historyOf(app(), f.alice, f.conversationId);
     const cases: BadPayload[] = [...shapeless(valid(f)), ...specific(f)];
     for (const [label, payload] of cases) {
       const ack = payload === NO_PAYLOAD ? await emitAck<AckJson>(a, event) : await emitAck<AckJson>(a, event, payload);
@@ -158,7 +158,7 @@ describe('malformed and hostile socket input', () => {
     expectValidationAck(await emitAck<AckJson>(a, event, valid(f), 'extra', 3), `${event}: three payload arguments`);
 
     // Nothing was written, no `error` event duplicated the acks, and the same socket still works.
-    expect(await fullHistory(app(), f.alice, f.conversationId)).toEqual(before);
+    expect(await historyOf(app(), f.alice, f.conversationId)).toEqual(before);
     const received = nextEvent<Sent>(b, 'new_message');
     const ok = await emitAck<AckJson>(a, 'send_message', { receiverId: f.bob, content: `still alive after ${event}` });
     expect(ok.ok).toBe(true);
@@ -248,7 +248,7 @@ describe('malformed and hostile socket input', () => {
     await settle();
     expect(errors).toEqual([]);
     // Only the real send was stored.
-    expect((await fullHistory(app(), f.alice, f.conversationId)).map((m) => m.content)).toEqual(['first', 'after unknown events']);
+    expect((await historyOf(app(), f.alice, f.conversationId)).map((m) => m.content)).toEqual(['first', 'after unknown events']);
   });
 
   test('a payload above the socket size limit disconnects only that socket', async () => {
@@ -271,7 +271,7 @@ describe('malformed and hostile socket input', () => {
     expect((await Promise.all(onBoth)).map((e) => e.message.content)).toEqual(['still here', 'still here']);
     expect((await emitAck<AckJson>(s, 'get_online_status', { userIds: [f.bob] })).ok).toBe(true);
     // The oversized message was never stored; alice can come back.
-    expect((await fullHistory(app(), f.bob, f.conversationId)).map((m) => m.content)).toEqual(['first', 'still here']);
+    expect((await historyOf(app(), f.bob, f.conversationId)).map((m) => m.content)).toEqual(['first', 'still here']);
     const again = await connectAs(app(), f.alice);
     expect((await emitAck<AckJson>(again, 'join_conversation', { conversationId: f.conversationId })).ok).toBe(true);
   });

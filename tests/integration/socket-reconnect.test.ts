@@ -1,9 +1,9 @@
 import type { MessageJson } from '../../src/messages/message.presenter';
 import type { Sent } from '../helpers/contract';
-import { createCast, sendMessage } from '../helpers/factories';
+import { createCast, historyOf, sendMessage } from '../helpers/factories';
 import { type ClientSocket, connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
 import { bearer, tokenFor } from '../helpers/test-app';
-import { type AckJson, checkNoUnhandledRejections, comeOnline, type ConnectError, dropTransport, fullHistory, reconnectingClient, serverSawLeave, useSocketApp, userSocketCount } from '../helpers/socket-robustness';
+import { type AckJson, checkNoUnhandledRejections, comeOnline, type ConnectError, dropTransport, reconnectingClient, serverSawLeave, useSocketApp, userSocketCount } from '../helpers/socket-robustness';
 
 /**
  * Lossless catch-up after a dropped connection, and the bounded recovery buffer.
@@ -55,7 +55,7 @@ describe('reconnecting after a dropped connection', () => {
     const seen = record<Sent>(b, 'new_message');
 
     // Bob holds the history so far plus what reached him live.
-    const held = new Map<number, MessageJson>((await fullHistory(app(), bob, conversationId)).map((m) => [m.id, m]));
+    const held = new Map<number, MessageJson>((await historyOf(app(), bob, conversationId)).map((m) => [m.id, m]));
     const live = await sendMessage(app(), alice, bob, 'before 2');
     await until(seen, live.message.id);
     for (const { message } of seen) held.set(message.id, message);
@@ -79,7 +79,7 @@ describe('reconnecting after a dropped connection', () => {
     const merged = new Map(held);
     for (const m of [...caughtUp, ...replayed]) merged.set(m.id, m);
     const mergedIds = [...merged.keys()].sort((x, y) => x - y);
-    const server = await fullHistory(app(), alice, conversationId);
+    const server = await historyOf(app(), alice, conversationId);
     expect(mergedIds).toEqual(server.map((m) => m.id));
     expect(new Set(server.map((m) => m.id)).size).toBe(server.length);
     expect(server.map((m) => m.content)).toEqual(['before 1', 'before 2', 'away 1 (REST)', 'away 2 (socket)', 'away 3 (REST)', 'away 4 (socket)']);
@@ -114,7 +114,7 @@ describe('reconnecting after a dropped connection', () => {
     const merged = new Map<number, MessageJson>([[firstSent.message.id, firstSent.message]]);
     for (const m of [...(await catchUp(bob, conversationId, N)), ...seen.map((e) => e.message)]) merged.set(m.id, m);
     expect([...merged.keys()].sort((x, y) => x - y)).toEqual([N, ...awayIds]);
-    expect([...merged.keys()].sort((x, y) => x - y)).toEqual((await fullHistory(app(), alice, conversationId)).map((m) => m.id));
+    expect([...merged.keys()].sort((x, y) => x - y)).toEqual((await historyOf(app(), alice, conversationId)).map((m) => m.id));
     // A fresh connection is in bob's room again.
     const received = nextEvent<Sent>(b, 'new_message');
     await sendMessage(app(), alice, bob, 'after');
