@@ -34,7 +34,7 @@ export interface RealtimeOptions {
   presenceGraceMs: number;
   /** How long Socket.IO keeps a dropped connection's state for recovery. */
   recoveryWindowMs: number;
-  /** How many of the newest broadcast events are kept for recovery (bounds the memory, or the Redis stream, it takes). */
+  /** One node: how many of the newest broadcast events are kept for recovery (bounds the memory it takes). */
   recoveryMaxEvents: number;
   /**
    * Several nodes: the Redis stream's length, which is both the reach of recovery and the most a
