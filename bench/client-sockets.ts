@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { BenchUser, ChildMessage, ParentMessage } from './protocol';
+import type { BenchUser, ChildMessage, IdleResult, ParentMessage } from './protocol';
 
 /** Opening client sockets as N separate users would, shared by the load-generator processes. */
 
@@ -29,6 +29,24 @@ export async function pool<T>(items: readonly T[], limit: number, work: (item: T
 }
 
 /** A client process's reply to the orchestrator. */
+/** Connects every user (`concurrency` at a time) with `open`, counting who connected and why the others did not. */
+export async function connectEach(users: readonly BenchUser[], concurrency: number, open: (user: BenchUser) => Promise<void>): Promise<IdleResult> {
+  const result: IdleResult = { connected: 0, failed: 0, errors: {}, startedAt: Date.now(), finishedAt: 0 };
+  await pool(users, concurrency, async (user) => {
+    try {
+      await open(user);
+      result.connected++;
+      result.finishedAt = Date.now();
+    } catch (err) {
+      result.failed++;
+      const code = (err as { code?: string }).code ?? 'CONNECT_FAILED';
+      result.errors[code] = (result.errors[code] ?? 0) + 1;
+    }
+  });
+  if (!result.finishedAt) result.finishedAt = Date.now();
+  return result;
+}
+
 export const send = (message: ChildMessage) => process.send!(message);
 
 /**

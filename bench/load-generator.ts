@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client';
-import { closeAndExit, CONTENT, connect, pool, send, serveOrchestrator } from './client-sockets';
-import type { BenchUser, IdleResult, OpenLoopSpec, ClosedLoopSpec, RoutedPair, RunResult, RunSpec } from './protocol';
+import { closeAndExit, CONTENT, connect, connectEach, pool, send, serveOrchestrator } from './client-sockets';
+import type { BenchUser, OpenLoopSpec, ClosedLoopSpec, RoutedPair, RunResult, RunSpec } from './protocol';
 import { SampleBuffer } from './stats';
 
 /**
@@ -212,19 +212,9 @@ function openLoop(state: RunState, spec: OpenLoopSpec): void {
 }
 
 async function connectIdle(url: string, users: BenchUser[], concurrency: number): Promise<void> {
-  const result: IdleResult = { connected: 0, failed: 0, errors: {}, startedAt: Date.now(), finishedAt: 0 };
-  await pool(users, concurrency, async (user) => {
-    try {
-      connected.push(await connect(url, user));
-      result.connected++;
-      result.finishedAt = Date.now();
-    } catch (err) {
-      result.failed++;
-      const code = (err as { code?: string }).code ?? 'CONNECT_FAILED';
-      result.errors[code] = (result.errors[code] ?? 0) + 1;
-    }
+  const result = await connectEach(users, concurrency, async (user) => {
+    connected.push(await connect(url, user));
   });
-  if (!result.finishedAt) result.finishedAt = Date.now();
   send({ type: 'idle-connected', result });
 }
 

@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io-client';
-import { closeAndExit, CONTENT, connect, pool, send, serveOrchestrator } from './client-sockets';
+import { closeAndExit, CONTENT, connect, connectEach, send, serveOrchestrator } from './client-sockets';
 import { openFileLimit, requireOpenFiles } from './descriptor-limits';
-import type { IdleResult, Pair, SoakClientResult, SoakSpec } from './protocol';
+import type { Pair, SoakClientResult, SoakSpec } from './protocol';
 import { SampleBuffer } from './stats';
 
 /**
@@ -44,21 +44,11 @@ async function connectPairs(url: string, list: Pair[], concurrency: number): Pro
   const users = list.flatMap((p) => [p.sender, p.receiver]);
   const limit = openFileLimit('self');
   requireOpenFiles(`soak client ${process.pid}`, limit, users.length + 256);
-  const result: IdleResult = { connected: 0, failed: 0, errors: {}, startedAt: Date.now(), finishedAt: 0 };
-  await pool(users, concurrency, async (user) => {
-    try {
-      const socket = await connect(url, user);
-      sockets.set(user.id, socket);
-      watch(user.id, socket);
-      result.connected++;
-      result.finishedAt = Date.now();
-    } catch (err) {
-      result.failed++;
-      const code = (err as { code?: string }).code ?? 'CONNECT_FAILED';
-      result.errors[code] = (result.errors[code] ?? 0) + 1;
-    }
+  const result = await connectEach(users, concurrency, async (user) => {
+    const socket = await connect(url, user);
+    sockets.set(user.id, socket);
+    watch(user.id, socket);
   });
-  if (!result.finishedAt) result.finishedAt = Date.now();
   pairs = list.map((p) => [p.sender.id, p.receiver.id]);
   send({ type: 'soak-connected', result, openFileLimit: limit === Infinity ? null : limit });
 }
