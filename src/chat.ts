@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import type { Sequelize } from 'sequelize';
+import type { Model, ModelStatic, Sequelize } from 'sequelize';
 import { TokenVerifier } from './auth/token-verifier';
 import {
   type AuthConfig,
@@ -27,7 +27,8 @@ import { startPeriodic } from './shared/periodic';
 import { ConversationRepository } from './conversations/conversation.repository';
 import { ConversationService } from './conversations/conversation.service';
 import { migrate } from './db/migrator';
-import { createSequelize, registerModels } from './db/sequelize';
+import { createSequelize } from './db/sequelize';
+import { type ChatModels, defineChatModels } from './db/chat-models';
 import { DEFAULT_DATABASE_TIMEOUT_MS, Sql } from './db/sql';
 import { type ChatNotifier, silentNotifier } from './events/chat-notifier';
 import { createChatRouter } from './http/chat.router';
@@ -66,6 +67,11 @@ export interface ChatOptions {
   databaseUrl?: string;
   auth: Partial<AuthConfig> & Pick<AuthConfig, 'secret'> | Partial<AuthConfig> & Pick<AuthConfig, 'publicKey'>;
   users?: Partial<HostUsersConfig>;
+  /**
+   * The host's own model of its users table, for the associations of `chat.models` (a message's
+   * `sender`, a conversation's `participant1`...). Default: a read-only model of `users.table`.
+   */
+  userModel?: ModelStatic<Model>;
   /** Limits; `rates` may name only the classes and fields that differ from the defaults. */
   limits?: Partial<Omit<LimitsConfig, 'rates'>> & { rates?: Partial<Record<RateClass, Partial<BucketConfig>>> };
   /** Where the fair-use token buckets live (default: this process's memory, or Redis with `redis`). */
@@ -132,6 +138,8 @@ export interface Chat {
   services: ChatServices;
   metrics: ChatMetrics;
   sequelize: Sequelize;
+  /** Conversation, Message, Attachment, AuditEntry and User, bound to `sequelize` and associated. */
+  models: ChatModels;
   logger: Logger;
   /**
    * Starts the Socket.IO gateway on the host's HTTP server (or on the host's own Socket.IO Server,
@@ -163,7 +171,9 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   const databaseTimeoutMs = options.databaseTimeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
   const sequelize =
     options.sequelize ?? createSequelize({ url: options.databaseUrl!, poolMax: options.dbPoolMax, timeoutMs: databaseTimeoutMs });
-  registerModels(sequelize);
+  const userModel = defineUserModel(sequelize, users);
+  if (options.userModel) checkHostUserModel(options.userModel, users);
+  const models = defineChatModels(sequelize, options.userModel ?? userModel);
   if (options.migrate ?? true) await migrate(sequelize, users);
 
   const sql = new Sql(sequelize, databaseTimeoutMs);
@@ -175,10 +185,10 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     redis: cluster && new DependencyProbe('Redis', () => cluster.link.ping(), probeOptions),
   });
   const userCacheMs = options.userCacheMs ?? 30_000;
-  const userDirectory = new UserDirectory(sql, defineUserModel(sequelize, users), userCacheMs);
+  const userDirectory = new UserDirectory(sql, userModel, userCacheMs);
   const conversationRepository = new ConversationRepository(sql);
   const messageRepository = new MessageRepository(sql);
-  const audit = new AuditLogRepository(sql);
+  const audit = new AuditLogRepository(sql, models);
   const attachmentRepository = new AttachmentRepository(sql);
   const attachmentDirectory = path.resolve(options.attachments?.directory ?? '.data/attachments');
   const attachments = new AttachmentService({
@@ -230,7 +240,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   });
   const admin = new AdminService({
     sql,
-    adminMessages: new AdminMessageRepository(sql),
+    adminMessages: new AdminMessageRepository(sql, models),
     conversations: conversationRepository,
     conversationService: conversations,
     audit,
@@ -274,6 +284,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     services: { conversations, messages, admin, attachments, verifier, users: userDirectory },
     metrics,
     sequelize,
+    models,
     logger,
     attach: (server) => {
       if (realtime) throw new Error('createChat: attach() was already called');
@@ -295,6 +306,15 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       if (ownsDatabase) await sequelize.close();
     },
   };
+}
+
+/** A host's user model must map the table Duet reads users from. */
+function checkHostUserModel(model: ModelStatic<Model>, users: HostUsersConfig): void {
+  const mapped = model.getTableName();
+  const table = typeof mapped === 'string' ? mapped : mapped.tableName;
+  if (table !== users.table) {
+    throw new Error(`createChat: userModel maps the table "${table}", but users are read from "${users.table}" (set users.table)`);
+  }
 }
 
 function mergeRates(defaults: RateLimits, given?: Partial<Record<RateClass, Partial<BucketConfig>>>): RateLimits {

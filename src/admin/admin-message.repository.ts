@@ -1,5 +1,8 @@
-import { Conditions, Sql, type Transaction } from '../db/sql';
-import { MESSAGE_COLUMNS, type MessageRecord, toMessageRecord } from '../messages/message.record';
+import { Op, type WhereOptions } from 'sequelize';
+import type { ChatModels } from '../db/chat-models';
+import type { ModelTransaction, Sql } from '../db/sql';
+import type { Message } from '../messages/message.model';
+import { fromMessageModel, type MessageRecord } from '../messages/message.record';
 
 export type DeletedFilter = 'only' | 'include' | 'exclude';
 
@@ -17,46 +20,66 @@ export interface AdminMessageFilter {
 }
 
 /**
- * The admin module's access to messages, soft-deleted ones included. `find` is the only read in
- * Duet that returns deleted rows; user-facing code goes through MessageRepository, which never
- * does.
+ * The admin module's access to messages, soft-deleted ones included, through the Message model
+ * (a cold path: docs/data-model.md). `find` is the only read in Duet that returns deleted rows;
+ * user-facing code goes through MessageRepository, which never does.
  */
 export class AdminMessageRepository {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly models: Pick<ChatModels, 'Message'>,
+  ) {}
 
-  async find(filter: AdminMessageFilter): Promise<MessageRecord[]> {
-    // Plain SQL through this instance's connection, not the global Message model: that class is
-    // bound to whichever Sequelize registered it last, so with two Duets in one process (a host
-    // with two chats, or tests) it would query the other one's, possibly closed, pool.
-    const where = new Conditions();
-    if (filter.id !== undefined) where.add((p) => `id = ${p}`, filter.id);
-    if (filter.before !== undefined) where.add((p) => `id < ${p}`, filter.before);
-    if (filter.deleted === 'only') where.raw('deleted_at IS NOT NULL');
-    if (filter.deleted === 'exclude') where.raw('deleted_at IS NULL');
-    if (filter.deletedBefore) where.add((p) => `deleted_at < ${p}`, filter.deletedBefore);
-    if (filter.conversationId !== undefined) where.add((p) => `conversation_id = ${p}`, filter.conversationId);
-    if (filter.senderId !== undefined) where.add((p) => `sender_id = ${p}`, filter.senderId);
-    if (filter.since) where.add((p) => `created_at >= ${p}`, filter.since);
-    if (filter.until) where.add((p) => `created_at < ${p}`, filter.until);
-    const limit = where.param(filter.limit);
-    const rows = await this.sql.rows(`SELECT ${MESSAGE_COLUMNS} FROM messages ${where} ORDER BY id DESC LIMIT ${limit}`, where.bind);
-    return rows.map(toMessageRecord);
+  /** Newest first. In a transaction of its own only so that the database timeout bounds it. */
+  find(filter: AdminMessageFilter): Promise<MessageRecord[]> {
+    return this.sql.modelTransaction(async ({ orm }) => {
+      const found = await this.models.Message.findAll({
+        where: whereOf(filter),
+        paranoid: filter.deleted === 'exclude',
+        order: [['id', 'DESC']],
+        limit: filter.limit,
+        transaction: orm,
+      });
+      return found.map(fromMessageModel);
+    });
   }
 
   /** Makes a soft-deleted message visible again; undefined if it was not deleted. */
-  async restore(id: number, transaction: Transaction): Promise<MessageRecord | undefined> {
-    const row = await this.sql.row(
-      `UPDATE messages SET deleted_at = NULL, deleted_by = NULL WHERE id = $1 AND deleted_at IS NOT NULL
-       RETURNING ${MESSAGE_COLUMNS}`,
-      [id],
-      transaction,
-    );
-    return row && toMessageRecord(row);
+  async restore(id: number, { orm }: ModelTransaction): Promise<MessageRecord | undefined> {
+    const message = await this.findLocked(id, orm);
+    if (!message?.deletedAt) return undefined;
+    message.set('deletedBy', null);
+    // silent: a restored message is the one that was sent, updatedAt included (as a soft delete leaves it).
+    await message.restore({ transaction: orm, silent: true } as Parameters<Message['restore']>[0]);
+    return fromMessageModel(message);
   }
 
   /** Removes the row for good, its search vector with it; returns it as it was. */
-  async purge(id: number, transaction: Transaction): Promise<MessageRecord | undefined> {
-    const row = await this.sql.row(`DELETE FROM messages WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}`, [id], transaction);
-    return row && toMessageRecord(row);
+  async purge(id: number, { orm }: ModelTransaction): Promise<MessageRecord | undefined> {
+    const message = await this.findLocked(id, orm);
+    if (!message) return undefined;
+    const before = fromMessageModel(message);
+    await message.destroy({ force: true, transaction: orm });
+    return before;
   }
+
+  private findLocked(id: number, orm: ModelTransaction['orm']): Promise<Message | null> {
+    return this.models.Message.findByPk(id, { paranoid: false, lock: orm.LOCK.UPDATE, transaction: orm });
+  }
+}
+
+function whereOf(filter: AdminMessageFilter): WhereOptions {
+  const id = { ...(filter.id !== undefined && { [Op.eq]: filter.id }), ...(filter.before !== undefined && { [Op.lt]: filter.before }) };
+  const createdAt = { ...(filter.since && { [Op.gte]: filter.since }), ...(filter.until && { [Op.lt]: filter.until }) };
+  const deletedAt =
+    filter.deleted === 'only' || filter.deletedBefore
+      ? { [Op.ne]: null, ...(filter.deletedBefore && { [Op.lt]: filter.deletedBefore }) }
+      : undefined;
+  return {
+    ...(Reflect.ownKeys(id).length > 0 && { id }),
+    ...(Reflect.ownKeys(createdAt).length > 0 && { createdAt }),
+    ...(deletedAt && { deletedAt }),
+    ...(filter.conversationId !== undefined && { conversationId: filter.conversationId }),
+    ...(filter.senderId !== undefined && { senderId: filter.senderId }),
+  };
 }

@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditLogRepository } from '../audit/audit-log.repository';
+import type { AuditEntryJson, AuditLogRepository } from '../audit/audit-log.repository';
 import type { Principal } from '../auth/token-verifier';
 import type { ConversationRepository } from '../conversations/conversation.repository';
 import type { ConversationService } from '../conversations/conversation.service';
@@ -56,7 +56,7 @@ export class AdminService {
   async auditLog(
     principal: Principal,
     filter: { messageId?: number; actorId?: number; before?: number; limit: number },
-  ): Promise<{ entries: AuditEntry[] }> {
+  ): Promise<{ entries: AuditEntryJson[] }> {
     this.authorize(principal);
     return { entries: await this.deps.audit.list(filter) };
   }

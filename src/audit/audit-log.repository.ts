@@ -1,8 +1,11 @@
-import { Conditions, Sql, toDate, toNumber, type Transaction } from '../db/sql';
+import { Op } from 'sequelize';
+import type { ChatModels } from '../db/chat-models';
+import { type Sql, toNumber, type Transaction } from '../db/sql';
 
 export type AuditAction = 'message.deleted' | 'message.restored' | 'message.purged';
 
-export interface AuditEntry {
+/** An audit entry as the API shows it. */
+export interface AuditEntryJson {
   id: number;
   action: AuditAction;
   actorId: number;
@@ -22,7 +25,10 @@ export interface NewAuditEntry {
 
 /** The append-only audit log. It records who did what to which message, never the content. */
 export class AuditLogRepository {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly models: Pick<ChatModels, 'AuditEntry'>,
+  ) {}
 
   async append(entry: NewAuditEntry, transaction: Transaction): Promise<void> {
     await this.sql.rows(
@@ -32,25 +38,28 @@ export class AuditLogRepository {
     );
   }
 
-  /** Newest first; `before` is the last id of the previous page. */
-  async list(filter: { messageId?: number; actorId?: number; before?: number; limit: number }): Promise<AuditEntry[]> {
-    const where = new Conditions();
-    if (filter.messageId !== undefined) where.add((p) => `message_id = ${p}`, filter.messageId);
-    if (filter.actorId !== undefined) where.add((p) => `actor_id = ${p}`, filter.actorId);
-    if (filter.before !== undefined) where.add((p) => `id < ${p}`, filter.before);
-    const limit = where.param(filter.limit);
-    const rows = await this.sql.rows(
-      `SELECT id, action, actor_id, message_id, conversation_id, reason, at FROM audit_log ${where} ORDER BY id DESC LIMIT ${limit}`,
-      where.bind,
-    );
-    return rows.map((r) => ({
-      id: toNumber(r.id),
-      action: r.action as AuditAction,
-      actorId: toNumber(r.actor_id),
-      messageId: toNumber(r.message_id),
-      conversationId: toNumber(r.conversation_id),
-      at: toDate(r.at).toISOString(),
-      reason: (r.reason as string | null) ?? null,
-    }));
+  /** Newest first; `before` is the last id of the previous page. Through the model: a cold path. */
+  list(filter: { messageId?: number; actorId?: number; before?: number; limit: number }): Promise<AuditEntryJson[]> {
+    return this.sql.modelTransaction(async ({ orm }) => {
+      const found = await this.models.AuditEntry.findAll({
+        where: {
+          ...(filter.messageId !== undefined && { messageId: filter.messageId }),
+          ...(filter.actorId !== undefined && { actorId: filter.actorId }),
+          ...(filter.before !== undefined && { id: { [Op.lt]: filter.before } }),
+        },
+        order: [['id', 'DESC']],
+        limit: filter.limit,
+        transaction: orm,
+      });
+      return found.map((entry) => ({
+        id: toNumber(entry.id),
+        action: entry.action,
+        actorId: entry.actorId,
+        messageId: toNumber(entry.messageId),
+        conversationId: entry.conversationId,
+        at: entry.at.toISOString(),
+        reason: entry.reason,
+      }));
+    });
   }
 }

@@ -53,14 +53,17 @@ export function orderedPair(a: number, b: number): [number, number] {
   return a < b ? [a, b] : [b, a];
 }
 
-export function isParticipant(conversation: ConversationRecord, userId: number): boolean {
+/** The two sides of a conversation: a record, or a Conversation model instance. */
+type Sides = Pick<ConversationRecord, 'participant1Id' | 'participant2Id'>;
+
+export function isParticipant(conversation: Sides, userId: number): boolean {
   return conversation.participant1Id === userId || conversation.participant2Id === userId;
 }
 
-export function otherParticipant(conversation: ConversationRecord, userId: number): number {
+export function otherParticipant(conversation: Sides, userId: number): number {
   return conversation.participant1Id === userId ? conversation.participant2Id : conversation.participant1Id;
 }
 
-export function unreadFor(conversation: ConversationRecord, userId: number): number {
+export function unreadFor(conversation: Sides & Pick<ConversationRecord, 'participant1Unread' | 'participant2Unread'>, userId: number): number {
   return conversation.participant1Id === userId ? conversation.participant1Unread : conversation.participant2Unread;
 }

@@ -1,23 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Sequelize } from 'sequelize';
+import type { Sequelize, Transaction as SequelizeTransaction } from 'sequelize';
 import { AppError } from '../shared/errors';
+import { type ConnectionManager, connectionManagerOf, connectionOf, type PgClient, type TypeParsers } from './sequelize-internals';
 import { parseCommonTimestamptz, TIMESTAMPTZ_OID } from './timestamp-parser';
-
-type TypeParser = (text: string) => unknown;
-
-interface TypeParsers {
-  getTypeParser(oid: number, format?: string): TypeParser;
-}
-
-/** The part of a pg client Duet uses. */
-interface PgClient extends TypeParsers {
-  query(
-    query: string | { name?: string; text: string; values?: unknown[]; types?: TypeParsers; query_timeout?: number },
-    values?: unknown[],
-  ): Promise<{ rows: object[] }>;
-  /** Sequelize's mark for a connection its pool must not hand out again. */
-  _invalid?: boolean;
-}
 
 /** DATABASE_TIMEOUT_MS's default: the longest a request waits for the database before UNAVAILABLE. */
 export const DEFAULT_DATABASE_TIMEOUT_MS = 5000;
@@ -45,19 +30,16 @@ export function prepared(text: string): Statement {
   return { name: `duet_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
 }
 
-interface ConnectionManager {
-  getConnection(options: { type: 'write' }): Promise<PgClient>;
-  releaseConnection(connection: PgClient): void;
-  destroyConnection(connection: PgClient): Promise<void>;
-  /** Sequelize's pool settings, defaults filled in. */
-  config?: { pool?: { acquire?: number } };
-}
-
 /** A transaction in progress: every statement given it runs on its one connection. */
 export interface Transaction {
   readonly client: PgClient;
   /** When its statements must have answered (Date.now() time), set when it began. */
   readonly deadline: number;
+}
+
+/** A transaction that model calls join too: pass them `{ transaction: t.orm }`. */
+export interface ModelTransaction extends Transaction {
+  readonly orm: SequelizeTransaction;
 }
 
 const unavailable = () => new AppError('UNAVAILABLE', 'The database did not answer in time; try again');
@@ -82,7 +64,7 @@ export class Sql {
     readonly sequelize: Sequelize,
     readonly timeoutMs = DEFAULT_DATABASE_TIMEOUT_MS,
   ) {
-    this.connections = sequelize.connectionManager as unknown as ConnectionManager;
+    this.connections = connectionManagerOf(sequelize);
     this.poolAcquireMs = this.connections.config?.pool?.acquire ?? Number.POSITIVE_INFINITY;
   }
 
@@ -186,6 +168,37 @@ export class Sql {
       this.release(client);
     }
   }
+  /**
+   * Runs `work` in a Sequelize transaction that this layer's statements join too, so that model calls
+   * (given `{ transaction: t.orm }`) and SQL commit together: for cold paths that use the models. The
+   * caller has its answer by the deadline, as with transaction(): UNAVAILABLE then, and the work
+   * stops before anything else is written (only a COMMIT already sent may still land).
+   */
+  async modelTransaction<T>(work: (transaction: ModelTransaction) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.timeoutMs;
+    let expired = false;
+    const running = this.sequelize.transaction(async (orm) => {
+      const result = await work({ client: connectionOf(orm), deadline, orm });
+      if (expired) throw unavailable();
+      return result;
+    });
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        expired = true;
+        reject(unavailable());
+      }, Math.max(0, deadline - Date.now()));
+      running.then(
+        (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
 }
 
 const fastParsers = new WeakMap<PgClient, TypeParsers>();
@@ -198,7 +211,7 @@ function fastParsersOf(client: PgClient): TypeParsers {
   let parsers = fastParsers.get(client);
   if (!parsers) {
     const general = client.getTypeParser(TIMESTAMPTZ_OID, 'text');
-    const timestamptz: TypeParser = (text) => parseCommonTimestamptz(text) ?? general(text);
+    const timestamptz: (text: string) => unknown = (text) => parseCommonTimestamptz(text) ?? general(text);
     parsers = {
       getTypeParser: (oid, format = 'text') => (oid === TIMESTAMPTZ_OID && format === 'text' ? timestamptz : client.getTypeParser(oid, format)),
     };

@@ -1,7 +1,7 @@
 import type { AuditLogRepository } from '../audit/audit-log.repository';
 import type { ConversationRecord } from '../conversations/conversation.record';
 import type { ConversationRepository } from '../conversations/conversation.repository';
-import type { Sql, Transaction } from '../db/sql';
+import type { ModelTransaction, Sql } from '../db/sql';
 import type { AppError } from '../shared/errors';
 import type { MessageRecord } from './message.record';
 
@@ -32,7 +32,7 @@ export interface VisibilityChangeRequest {
   actorId: number;
   reason?: string;
   /** Changes the row; undefined when there was nothing to change (answered with `missing`). */
-  apply(transaction: Transaction): Promise<MessageRecord | undefined>;
+  apply(transaction: ModelTransaction): Promise<MessageRecord | undefined>;
   missing(): AppError;
 }
 
@@ -45,7 +45,8 @@ export function changeVisibility(
   deps: VisibilityChangeDeps,
   request: VisibilityChangeRequest,
 ): Promise<{ message: MessageRecord; conversation: ConversationRecord }> {
-  return deps.sql.transaction(async (transaction) => {
+  // A model transaction: the admin's restore and purge go through the Message model.
+  return deps.sql.modelTransaction(async (transaction) => {
     await deps.conversations.lockById(request.conversationId, transaction);
     const message = await request.apply(transaction);
     if (!message) throw request.missing();

@@ -1,9 +1,14 @@
 import { Column, DataType, Model, Table } from 'sequelize-typescript';
+import type { Attachment } from '../attachments/attachment.model';
+import type { AttachmentSummary } from '../attachments/attachment.presenter';
+import type { Conversation } from '../conversations/conversation.model';
+import type { ChatUser } from '../users/user.model';
 
 /**
  * A message; soft-deleted through deletedAt (paranoid), so reads skip deleted messages unless they
- * ask `paranoid: false` (the admin audit, or a host's own). The migrations define the schema; this
- * model mirrors it (tests/integration/models.test.ts checks that).
+ * pass `paranoid: false`. The migrations define the schema; this model mirrors it
+ * (tests/integration/models.test.ts checks that). A template: each chat binds its own copy
+ * (`chat.models.Message`, src/db/chat-models.ts).
  */
 @Table({ tableName: 'messages', underscored: true, timestamps: true, paranoid: true })
 export class Message extends Model {
@@ -18,8 +23,16 @@ export class Message extends Model {
   @Column({ type: DataType.DATE(3) }) declare deliveredAt: Date | null;
   @Column({ type: DataType.INTEGER }) declare deletedBy: number | null;
   @Column({ type: DataType.BIGINT }) declare attachmentId: string | null;
-  @Column({ type: DataType.JSONB }) declare attachment: { id: number; name: string; mimeType: string; size: number } | null;
+  /** The attachment's display fields, copied at send time. */
+  @Column({ type: DataType.JSONB }) declare attachment: AttachmentSummary | null;
   declare createdAt: Date;
   declare updatedAt: Date;
   declare deletedAt: Date | null;
+
+  // Associations (src/db/chat-models.ts), present when included.
+  declare conversation?: Conversation;
+  declare sender?: ChatUser;
+  declare receiver?: ChatUser;
+  /** The stored upload behind `attachment`. */
+  declare storedAttachment?: Attachment | null;
 }

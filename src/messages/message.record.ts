@@ -1,5 +1,6 @@
 import type { AttachmentSummary } from '../attachments/attachment.presenter';
-import { selectList, toDate, toNullableDate, toNumber } from '../db/sql';
+import { selectList, toDate, toNullableDate, toNullableNumber, toNumber } from '../db/sql';
+import type { Message } from './message.model';
 
 /** A message as the repositories return it: plain data, no ORM instance. */
 export interface MessageRecord {
@@ -61,5 +62,26 @@ export function toMessageRecord(row: Record<string, unknown>): MessageRecord {
     deletedBy: row.deleted_by === null || row.deleted_by === undefined ? null : toNumber(row.deleted_by),
     attachmentId: row.attachment_id === null || row.attachment_id === undefined ? null : toNumber(row.attachment_id),
     attachment: (row.attachment as AttachmentSummary | null) ?? null,
+  };
+}
+
+/** The same record from a Message model instance (the admin paths read through the models). */
+export function fromMessageModel(message: Message): MessageRecord {
+  return {
+    id: toNumber(message.id),
+    conversationId: message.conversationId,
+    senderId: message.senderId,
+    receiverId: message.receiverId,
+    content: message.content,
+    clientMessageId: message.clientMessageId,
+    isRead: message.isRead,
+    readAt: message.readAt,
+    deliveredAt: message.deliveredAt,
+    createdAt: message.createdAt,
+    updatedAt: message.updatedAt,
+    deletedAt: message.deletedAt,
+    deletedBy: message.deletedBy,
+    attachmentId: toNullableNumber(message.attachmentId),
+    attachment: message.attachment,
   };
 }

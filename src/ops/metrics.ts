@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Sequelize } from 'sequelize';
-import { poolStats } from '../db/sequelize';
+import { poolStats } from '../db/sequelize-internals';
 import { routeLabel } from '../http/route-label';
 
 export interface ChatMetrics {

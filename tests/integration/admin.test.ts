@@ -1,5 +1,5 @@
 import type { AdminMessageJson } from '../../src/admin/admin.service';
-import type { AuditEntry } from '../../src/audit/audit-log.repository';
+import type { AuditEntryJson } from '../../src/audit/audit-log.repository';
 import type { ConversationJson } from '../../src/conversations/conversation.presenter';
 import type { MessageJson } from '../../src/messages/message.presenter';
 import { createCast, createUser, historyOf, sendMessage } from '../helpers/factories';
@@ -59,10 +59,10 @@ async function listedIds(as: Headers, query: Record<string, string | number> = {
   return (res.body.messages as AdminMessageJson[]).map((m) => m.id);
 }
 
-async function auditEntries(as: Headers, query: Record<string, string | number> = {}): Promise<AuditEntry[]> {
+async function auditEntries(as: Headers, query: Record<string, string | number> = {}): Promise<AuditEntryJson[]> {
   const res = await auditLog(as, query);
   expect(res.status).toBe(200);
-  return res.body.entries as AuditEntry[];
+  return res.body.entries as AuditEntryJson[];
 }
 
 async function historyIds(userId: number, conversationId: number): Promise<number[]> {
@@ -773,7 +773,7 @@ describe('GET /admin/audit-log', () => {
     const res = await auditLog(asAdmin);
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(['entries']);
-    const entries = res.body.entries as AuditEntry[];
+    const entries = res.body.entries as AuditEntryJson[];
     const common = { messageId: m1.id, conversationId: m1.conversationId };
     expect(entries.map(({ id: _id, at: _at, ...rest }) => rest)).toEqual([
       { action: 'message.purged', actorId: admin, ...common, reason: 'erasure request' },
@@ -843,7 +843,7 @@ describe('GET /admin/audit-log', () => {
     expect((await restore(asAdmin, a1.id)).status).toBe(200);
     expect((await restore(asAdmin, b1.id)).status).toBe(200);
     expect((await purge(asAdmin, a2.id)).status).toBe(204);
-    const summary = (entries: AuditEntry[]) => entries.map((e) => `${e.action} ${e.messageId} by ${e.actorId}`);
+    const summary = (entries: AuditEntryJson[]) => entries.map((e) => `${e.action} ${e.messageId} by ${e.actorId}`);
 
     expect(summary(await auditEntries(asAdmin, { messageId: a1.id }))).toEqual([
       `message.restored ${a1.id} by ${admin}`,
@@ -864,7 +864,7 @@ describe('GET /admin/audit-log', () => {
 
     const all = await auditEntries(asAdmin);
     expect(all).toHaveLength(6);
-    const pages: AuditEntry[][] = [];
+    const pages: AuditEntryJson[][] = [];
     let before: number | undefined;
     for (;;) {
       const page = await auditEntries(asAdmin, { limit: 4, ...(before ? { before } : {}) });

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { poolStats } from '../../src/db/sequelize';
+import { poolStats } from '../../src/db/sequelize-internals';
 import { createUser } from '../helpers/factories';
 import { capturingLogger } from '../helpers/log-capture';
 import { type ClientSocket, connectAs, disconnectAll, emitAck } from '../helpers/sockets';
@@ -216,6 +216,8 @@ test('a database that hangs: every request answers UNAVAILABLE within the timeou
   const { body: opened } = await app.api().get('/api/chat/conversations').set(bearer(erin));
   const conversationId = opened.conversations[0].id as number;
 
+  // Idle connections in the pool, for the paths below that must not wait on one forever.
+  await Promise.all(Array.from({ length: 4 }, () => sequelize.query('SELECT pg_sleep(0.05)')));
   pg.suspend();
   try {
     // The last probe's answer ("up") is reused for a second.
@@ -227,6 +229,15 @@ test('a database that hangs: every request answers UNAVAILABLE within the timeou
     expect(pool.using + pool.waiting).toBeLessThanOrEqual(1);
     const answered = await Promise.all(probes);
     expect(answered.map((r) => r.status)).toEqual(Array(50).fill(503));
+
+    // The paths on Sequelize's models, on the pool's idle connections: a delete, the admin's list and restore.
+    const startedModelPaths = Date.now();
+    const timedModelPath = <T>(work: Promise<T>) => work.then((result) => ({ result, ms: Date.now() - startedModelPaths }));
+    const [deletion, adminList, restore] = await Promise.all([
+      timedModelPath(app.api().delete(`/api/chat/messages/${warmUp.messageId}`).set(bearer(dave))),
+      timedModelPath(app.api().get('/api/chat/admin/messages').set(bearer(erin, { admin: true }))),
+      timedModelPath(app.api().post(`/api/chat/admin/messages/${warmUp.messageId}/restore`).set(bearer(erin, { admin: true }))),
+    ]);
 
     // Sends in batches over both doors, a history read and a receipt (a transaction), all at once.
     const started = Date.now();
@@ -240,7 +251,9 @@ test('a database that hangs: every request answers UNAVAILABLE within the timeou
     expect(attempts.map((a) => a.code)).toEqual(Array(30).fill('UNAVAILABLE'));
     expect(history.result.status).toBe(503);
     expect(receipt.result.error?.code).toBe('UNAVAILABLE');
-    const late = [...attempts.map((a) => [a.clientMessageId, a.ms]), ['history', history.ms], ['receipt', receipt.ms]].filter(
+    expect([deletion, adminList, restore].map(({ result }) => [result.status, result.body.error?.code])).toEqual(Array(3).fill([503, 'UNAVAILABLE']));
+    const modelPaths = [['delete', deletion.ms], ['admin list', adminList.ms], ['admin restore', restore.ms]];
+    const late = [...attempts.map((a) => [a.clientMessageId, a.ms]), ['history', history.ms], ['receipt', receipt.ms], ...modelPaths].filter(
       ([, ms]) => Number(ms) >= TIMEOUT_MS + DELIVERY_SLACK_MS,
     );
     expect(late).toEqual([]);

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { poolStats } from '../../src/db/sequelize';
+import { poolStats } from '../../src/db/sequelize-internals';
 import type { ErrorBody } from '../../src/shared/errors';
 import { createCast, createUser, sendMessage } from '../helpers/factories';
 import { type ClientSocket, connectAs, emitAck } from '../helpers/sockets';

@@ -4,7 +4,7 @@ import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
-import { poolStats } from '../../src/db/sequelize';
+import { connectionOf, poolStats } from '../../src/db/sequelize-internals';
 import { createExpressServer } from '../../src/http/express-server';
 import { tcpSocketOf } from '../../src/realtime/write-coalescing';
 import { createCast } from '../helpers/factories';
@@ -31,6 +31,15 @@ describe('what Duet reaches under its dependencies is where it expects', () => {
     for (const figure of Object.values(stats)) expect(Number.isInteger(figure)).toBe(true);
     await app().chat.sequelize.query('SELECT 1');
     expect(poolStats(app().chat.sequelize).size).toBeGreaterThan(0);
+  });
+
+  test("Sequelize: a transaction's connection is where its own statements run", async () => {
+    const { sequelize } = app().chat;
+    await sequelize.transaction(async (transaction) => {
+      const [[viaSequelize]] = (await sequelize.query('SELECT txid_current() AS id', { transaction })) as [[{ id: string }], unknown];
+      const { rows } = await connectionOf(transaction).query('SELECT txid_current() AS id');
+      expect(rows).toEqual([{ id: viaSequelize!.id }]);
+    });
   });
 
   test('Socket.IO: the recovery buffer keeps its packets in an array, a socket writes packets, and a WebSocket one has a TCP socket', async () => {
