@@ -50,9 +50,15 @@ status="$(curl -s -o "$home/send.json" -w '%{http_code}' -X POST "http://127.0.0
 if [ "$status" != "201" ]; then
   echo "send answered $status:"; cat "$home/send.json"; echo; cat "$log"; exit 1
 fi
+# The typed client from the built package, as a host loads it: with require and with import.
+client_call='.rest.unreadCount().then((u) => { if (typeof u.total !== "number") process.exit(1); })'
+TOKEN="$token" BASE="http://127.0.0.1:$PORT" node -e "require('duet-chat/client').createDuetClient({ baseUrl: process.env.BASE, token: process.env.TOKEN })$client_call" \
+  || { echo "require('duet-chat/client') failed"; exit 1; }
+TOKEN="$token" BASE="http://127.0.0.1:$PORT" node --input-type=module -e "import { createDuetClient } from 'duet-chat/client'; await createDuetClient({ baseUrl: process.env.BASE, token: process.env.TOKEN })$client_call" \
+  || { echo "import from 'duet-chat/client' failed"; exit 1; }
 stop_server || { echo "the server did not stop on SIGTERM:"; cat "$log"; exit 1; }
 if pgrep -f "postgres -D .*-p $EMBEDDED_PG_PORT" >/dev/null; then echo "the embedded PostgreSQL outlived the server"; exit 1; fi
-echo "embedded smoke ($(id -un), clone in a 0700 directory): $(grep '^Embedded PostgreSQL data: ' "$log"), /ready ok, send 201, clean stop"
+echo "embedded smoke ($(id -un), clone in a 0700 directory): $(grep '^Embedded PostgreSQL data: ' "$log"), /ready ok, send 201, the client loaded with require and import, clean stop"
 
 # One test file on a throwaway embedded database from the same clone.
 npx jest --runInBand tests/integration/send.test.ts
