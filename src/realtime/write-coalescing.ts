@@ -8,8 +8,8 @@ type EngineSocket = { transport?: { name?: string; socket?: { _socket?: NetSocke
  * Holds back the TCP writes of every socket in `rooms` until the event loop's next turn, so that
  * the frames one send produces for a socket (its ack and `new_message` for the sender's tab;
  * `new_message` and `message_notification` for the receiver's), and those of every other message
- * in the same committed batch, leave in one write system call instead of one each. Frame writes
- * were a quarter of the server's CPU per message.
+ * in the same committed batch, leave in one write system call instead of one each: frame writes
+ * are a large share of the server's CPU per message (docs/performance.md, "Send path").
  *
  * This reaches under engine.io and ws (both pinned): where the shape differs, the socket is simply
  * not corked and every frame is written at once, as before.
