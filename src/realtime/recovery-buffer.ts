@@ -1,5 +1,6 @@
 import { Adapter, type BroadcastOptions, SessionAwareAdapter } from 'socket.io-adapter';
 import type { ServerToClientEvents } from './events';
+import { recoveryPacketsOf } from './socket-io-internals';
 
 /**
  * Events that describe a state rather than add to a history: a recovering client wants the state
@@ -31,7 +32,7 @@ export function boundedRecoveryAdapter(maxEvents: number): typeof SessionAwareAd
         return;
       }
       super.broadcast(packet, opts);
-      const { packets } = this as unknown as { packets: unknown[] };
+      const packets = recoveryPacketsOf(this);
       // Trimmed a fifth at a time rather than one by one: shifting a long array costs its length.
       if (packets.length > maxEvents * 1.25) packets.splice(0, packets.length - maxEvents);
     }

@@ -1,7 +1,8 @@
 import { Socket as NetSocket } from 'node:net';
 import { io as connectClient } from 'socket.io-client';
 import { userRoom } from '../../src/realtime/rooms';
-import { coalesceWrites, tcpSocketOf } from '../../src/realtime/write-coalescing';
+import { tcpSocketOf } from '../../src/realtime/socket-io-internals';
+import { coalesceWrites } from '../../src/realtime/write-coalescing';
 import { createCast } from '../helpers/factories';
 import { connectAs, disconnectAll, emitAck, nextEvent } from '../helpers/sockets';
 import { eventually } from '../helpers/waiting';
