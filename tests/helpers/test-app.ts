@@ -15,6 +15,7 @@ import type { Realtime } from '../../src/realtime/realtime';
 import { resetData } from './factories';
 import { RATE_CLASSES, type RateLimits } from '../../src/limits/rate-classes';
 import { disconnectAll } from './sockets';
+import { eventually } from './waiting';
 
 /** For files whose subject is not fair use but that call one door hundreds of times per user. */
 export const GENEROUS_RATES = Object.fromEntries(RATE_CLASSES.map((rateClass) => [rateClass, { burst: 1e9, perSecond: 1e9 }])) as RateLimits;
@@ -88,7 +89,13 @@ export function useStartedApp(overrides: Partial<ChatOptions> = {}): () => TestA
  */
 export function useTestApp(overrides: Partial<ChatOptions> = {}): () => TestApp {
   const app = useStartedApp(overrides);
-  beforeEach(() => resetData(app().chat.sequelize));
+  beforeEach(async () => {
+    // The previous test's sockets leave the server first: the periodic user check would otherwise
+    // find their users gone after the reset and refuse this test's users, who get the same ids.
+    // (A socket a test left open on purpose is waited for one second, no more.)
+    await eventually(() => app().realtime.io.of('/').sockets.size === 0, "the previous test's sockets gone", 1000).catch(() => undefined);
+    await resetData(app().chat.sequelize);
+  });
   afterEach(() => disconnectAll());
   return app;
 }
