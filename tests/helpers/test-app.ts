@@ -89,15 +89,20 @@ export function useStartedApp(overrides: Partial<ChatOptions> = {}): () => TestA
  */
 export function useTestApp(overrides: Partial<ChatOptions> = {}): () => TestApp {
   const app = useStartedApp(overrides);
-  beforeEach(async () => {
-    // The previous test's sockets leave the server first: the periodic user check would otherwise
-    // find their users gone after the reset and refuse this test's users, who get the same ids.
-    // (A socket a test left open on purpose is waited for one second, no more.)
-    await eventually(() => app().realtime.io.of('/').sockets.size === 0, "the previous test's sockets gone", 1000).catch(() => undefined);
-    await resetData(app().chat.sequelize);
-  });
+  beforeEach(() => resetAfterSocketsLeave([app()]));
   afterEach(() => disconnectAll());
   return app;
+}
+
+/**
+ * Empties the tables once the previous test's sockets have left these servers: the periodic user
+ * check would otherwise find their users gone after the reset and refuse the next test's users,
+ * who get the same ids. A socket a test left open on purpose is waited for one second, no more.
+ */
+export async function resetAfterSocketsLeave(servers: TestApp[]): Promise<void> {
+  const gone = () => servers.every((server) => server.realtime.io.of('/').sockets.size === 0);
+  await eventually(gone, "the previous test's sockets gone", 1000).catch(() => undefined);
+  await resetData(servers[0]!.chat.sequelize);
 }
 
 /** A host-style token: HS256, user id in `sub` (as a string, like most issuers). */
