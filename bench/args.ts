@@ -75,7 +75,7 @@ Soak (in no profile; ask for it: --only soak):
 Several nodes:
   --nodes N            also run closed loop, knee and idle sockets on N Duet nodes sharing PostgreSQL and
                        Redis, the two users of each pair on different nodes (default 1: no cluster run);
-                       Redis is the machine's at 127.0.0.1:6379 if it answers, else a private redis-server
+                       Redis is a private redis-server, else (no binary) the machine's at 127.0.0.1:6379
 Other:
   --keep               keep the temporary directory (server logs, embedded database)
   --profile-duet       run Duet under node --cpu-prof (implies --keep); open the .cpuprofile in

@@ -94,7 +94,7 @@ export interface ChatOptions {
    * statement; with a host's Sequelize, its pool's `acquire` and `connectionTimeoutMillis` bound the rest.
    */
   databaseTimeoutMs?: number;
-  /** Send batches written at once (default 1; see docs/performance.md). */
+  /** Send batches written at once (default 1; see docs/performance.md, "Send path"). */
   sendBatchesInFlight?: number;
   /** Node process metrics in the registry (default true; a host with its own may turn them off). */
   processMetrics?: boolean;

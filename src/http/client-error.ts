@@ -13,10 +13,10 @@ const TOO_LARGE = new Set(['HPE_HEADER_OVERFLOW', 'HPE_CHUNK_EXTENSIONS_OVERFLOW
  * it does after Node's own answer.
  */
 export function answerClientError(err: NodeJS.ErrnoException, stream: Duplex): void {
-  const socket = stream as Socket & { _httpMessage?: { headersSent: boolean } | null };
+  const socket = stream as Socket;
   // Node's own check: answer unless a response on this connection has begun (keep-alive
   // connections carry earlier, finished ones), which an answer here would corrupt.
-  if (!socket.writable || socket._httpMessage?.headersSent) {
+  if (!socket.writable || responseBegunOn(socket)) {
     socket.destroy();
     return;
   }
@@ -36,4 +36,13 @@ export function answerClientError(err: NodeJS.ErrnoException, stream: Duplex): v
     'Connection: close',
   ];
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
+}
+
+/**
+ * Whether a response on this connection has begun: what Node's own clientError handler checks,
+ * through the connection's current response, which Node keeps in the undocumented
+ * `socket._httpMessage` (checked against the running Node by private-internals.test.ts).
+ */
+export function responseBegunOn(socket: Socket): boolean {
+  return (socket as Socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage?.headersSent === true;
 }

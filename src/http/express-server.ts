@@ -6,10 +6,10 @@ import { answerClientError } from './client-error';
  * An HTTP server for an Express app whose request and response objects are born with the app's
  * prototypes. Express gives every request and response the app's prototype with
  * Object.setPrototypeOf; on objects Node has already built, that left each request's garbage alive
- * through a young-generation collection, so collections came three times as often and took four
- * times as long (docs/performance.md). Born with the right prototype, Express's call changes
- * nothing. Hosts that embed Duet can build their server with this as well. Requests Node's parser
- * refuses are answered in the contract's error envelope too (client-error.ts).
+ * through a young-generation collection (docs/performance.md, "Garbage collection"). Born with the
+ * right prototype, Express's call changes nothing. Hosts that embed Duet can build their server
+ * with this as well. Requests Node's parser refuses are answered in the contract's error envelope
+ * too (client-error.ts).
  */
 export function createExpressServer(app: Express): http.Server {
   class Request extends http.IncomingMessage {}

@@ -40,7 +40,7 @@ export interface MessageWriterOptions {
 /**
  * One batch at a time: on two cores shared with PostgreSQL, sends that wait for the batch in
  * flight make the next batch bigger, and a bigger batch costs much less per message than several
- * small ones at once (docs/performance.md). A larger database host may want more.
+ * small ones at once (docs/performance.md, "Send path"). A larger database host may want more.
  */
 export const DEFAULT_WRITER_OPTIONS: MessageWriterOptions = Object.freeze({
   maxBatch: 200,

@@ -171,8 +171,8 @@ export class MessageRepository {
    * Full-text search over the user's conversations, newest first. It walks each of the user's
    * conversations backwards through the history index, testing the text, and stops at `limit`
    * matches per conversation: the cost follows the user's own history, not how often the word
-   * occurs across everyone's messages (a global GIN scan filtered by user grew 26× from 10k to
-   * 10M messages in the benchmark).
+   * occurs across everyone's messages, as a global index scan filtered by user would
+   * (docs/performance.md, "Reads").
    */
   async search(userId: number, query: string, limit: number, conversationId?: number): Promise<MessageRecord[]> {
     const scope =

@@ -8,8 +8,8 @@ import v8 from 'node:v8';
  * the old generation once most of them survive a young-generation collection. Query results are
  * in flight at almost every collection, so the driver's row objects and dates were "pretenured";
  * dead rows in the old generation then kept the young strings they point to alive through every
- * following collection, which made each one copy megabytes (about 8 ms per collection, every 60
- * history reads). Without pretenuring the rows die young (docs/performance.md, "Garbage collection").
+ * following collection, which made each one long. Without pretenuring the rows die young
+ * (docs/performance.md, "Garbage collection").
  */
 export function tuneGarbageCollector(): void {
   v8.setFlagsFromString('--no-allocation-site-pretenuring');

@@ -1,5 +1,6 @@
 import { Adapter, type BroadcastOptions, SessionAwareAdapter } from 'socket.io-adapter';
 import type { ServerToClientEvents } from './events';
+import { recoveryPacketsOf } from './socket-io-internals';
 
 /**
  * Events that describe a state rather than add to a history: a recovering client wants the state
@@ -16,9 +17,9 @@ export function isReplayed(packet: { data?: unknown[] }): boolean {
 
 /**
  * Socket.IO's recovery adapter keeps every broadcast event, with its payload, for the whole
- * recovery window, however fast they come: at 1,000 msgs/s (three events each) that is over half a
- * million events held in the heap for two minutes or more, which every major GC walks, and which a
- * recovering client's offset is looked up in one by one. This adapter keeps the newest `maxEvents`,
+ * recovery window, however fast they come: a busy server holds hundreds of thousands in the heap,
+ * which every major GC walks and a recovering client's offset is looked up in one by one
+ * (docs/performance.md, "Memory: the recovery buffer"). This adapter keeps the newest `maxEvents`,
  * and none of the state events above. A client whose last event has dropped out is not recovered
  * (`socket.recovered` is false) and catches up from history with `after=`, which every client does
  * anyway (docs/realtime.md).
@@ -31,7 +32,7 @@ export function boundedRecoveryAdapter(maxEvents: number): typeof SessionAwareAd
         return;
       }
       super.broadcast(packet, opts);
-      const { packets } = this as unknown as { packets: unknown[] };
+      const packets = recoveryPacketsOf(this);
       // Trimmed a fifth at a time rather than one by one: shifting a long array costs its length.
       if (packets.length > maxEvents * 1.25) packets.splice(0, packets.length - maxEvents);
     }

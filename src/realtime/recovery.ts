@@ -1,11 +1,10 @@
 import type { ChatSocket } from './ack';
 import type { ChatServer } from './socket-notifier';
+import { writeEventPacket } from './socket-io-internals';
 
 type Adapter = ReturnType<ChatServer['of']>['adapter'];
 type MissedPackets = NonNullable<Awaited<ReturnType<Adapter['restoreSession']>>>['missedPackets'];
 
-/** Socket.IO's EVENT packet type (socket.io-parser's PacketType.EVENT). */
-const EVENT_PACKET = 2;
 const HOLD_MS = 30_000;
 
 /**
@@ -49,8 +48,6 @@ export class RecoveryGate {
       socket.data.typingMemo = undefined;
       return;
     }
-    // The same write Socket.IO does for missed packets; `packet` is not part of its typed API.
-    const writer = socket as unknown as { packet(packet: { type: number; data: unknown[] }): void };
-    for (const data of missed ?? []) writer.packet({ type: EVENT_PACKET, data });
+    for (const data of missed ?? []) writeEventPacket(socket, data);
   }
 }

@@ -1,8 +1,7 @@
 /**
  * Loads keys in batches: every key asked for during one turn of the event loop goes to the
- * database in one call, when the turn ends (setImmediate). In a storm of 10,000 connects a turn
- * held four to five handshakes on average, so this cut the statements to about a quarter; on a
- * small machine the write that wakes the database costs more than the query (docs/performance.md).
+ * database in one call, when the turn ends (setImmediate): on a small machine the write that wakes
+ * the database costs more than the query (docs/performance.md, "Connecting").
  *
  * A key already on its way (in the batch being gathered or in one sent) shares that load. A
  * failed load fails every key of its batch; the next ask tries again.

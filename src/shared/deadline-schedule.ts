@@ -21,8 +21,8 @@ class Group<T> extends Set<T> {}
 /**
  * Items due at an epoch millisecond each, all served by one timer. Items are grouped by deadline
  * (token `exp` values are whole seconds), and a min-heap of deadlines tells the timer when to fire
- * next: an idle item costs a map or set entry (measured 20 to 120 bytes), not a timer and a
- * closure of its own (280 to 420). Waits longer than Node's timer limit are taken in steps.
+ * next: an idle item costs a map or set entry, a fraction of a timer and a closure of its own.
+ * Waits longer than Node's timer limit are taken in steps.
  */
 export class DeadlineSchedule<T> {
   private readonly groups = new Map<number, T | Group<T>>();

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ChatOptions } from '../../src/chat';
-import { resetData } from './factories';
 import { disconnectAll } from './sockets';
-import { startTestApp, type TestApp, usePerTest } from './test-app';
+import { resetAfterSocketsLeave, startTestApp, type TestApp, usePerTest } from './test-app';
 
 /** The machine's Redis (`.ci/run` starts one when none answers); REDIS_URL points tests elsewhere. */
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -86,7 +85,7 @@ export function useCluster(count: number, overrides: Partial<ChatOptions> = {}, 
     cluster = await startCluster(count, overrides, redisUrl());
   });
   afterAll(() => cluster?.close());
-  beforeEach(() => resetData(cluster!.nodes[0]!.chat.sequelize));
+  beforeEach(() => resetAfterSocketsLeave(cluster!.nodes));
   afterEach(() => disconnectAll());
   return () => {
     if (!cluster) throw new Error('the cluster is not started yet (call the getter inside a hook or test)');

@@ -1,6 +1,7 @@
 import { io as connectClient, type Socket } from 'socket.io-client';
 import type { TestApp } from './test-app';
 import { tokenFor } from './test-app';
+import { letTimePass } from './waiting';
 
 export type ClientSocket = Socket;
 
@@ -90,7 +91,15 @@ export function record<T = Record<string, unknown>>(socket: ClientSocket, event:
 }
 
 /**
- * Waits long enough for any event in flight on loopback to arrive; used only to assert that
- * something was NOT received, after a positive event has already proven delivery works.
+ * How long an event already in flight on loopback may take to arrive. Waited out only before
+ * asserting that something was NOT received, once a positive event has proven delivery works.
  */
-export const settle = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms));
+export const STRAY_EVENT_MS = 150;
+
+/**
+ * The bounded wait of a test that proves an event does not come: STRAY_EVENT_MS, or longer where a
+ * stray event would follow database work or a hop between nodes.
+ */
+export function letStrayEventsArrive(ms = STRAY_EVENT_MS): Promise<void> {
+  return letTimePass(ms);
+}

@@ -15,6 +15,7 @@ import type { Realtime } from '../../src/realtime/realtime';
 import { resetData } from './factories';
 import { RATE_CLASSES, type RateLimits } from '../../src/limits/rate-classes';
 import { disconnectAll } from './sockets';
+import { eventually } from './waiting';
 
 /** For files whose subject is not fair use but that call one door hundreds of times per user. */
 export const GENEROUS_RATES = Object.fromEntries(RATE_CLASSES.map((rateClass) => [rateClass, { burst: 1e9, perSecond: 1e9 }])) as RateLimits;
@@ -88,9 +89,20 @@ export function useStartedApp(overrides: Partial<ChatOptions> = {}): () => TestA
  */
 export function useTestApp(overrides: Partial<ChatOptions> = {}): () => TestApp {
   const app = useStartedApp(overrides);
-  beforeEach(() => resetData(app().chat.sequelize));
+  beforeEach(() => resetAfterSocketsLeave([app()]));
   afterEach(() => disconnectAll());
   return app;
+}
+
+/**
+ * Empties the tables once the previous test's sockets have left these servers: the periodic user
+ * check would otherwise find their users gone after the reset and refuse the next test's users,
+ * who get the same ids. A socket a test left open on purpose is waited for one second, no more.
+ */
+export async function resetAfterSocketsLeave(servers: TestApp[]): Promise<void> {
+  const gone = () => servers.every((server) => server.realtime.io.of('/').sockets.size === 0);
+  await eventually(gone, "the previous test's sockets gone", 1000).catch(() => undefined);
+  await resetData(servers[0]!.chat.sequelize);
 }
 
 /** A host-style token: HS256, user id in `sub` (as a string, like most issuers). */

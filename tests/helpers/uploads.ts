@@ -138,12 +138,3 @@ export function filesUnder(dir: string): string[] {
 /** Where uploads are written while they arrive, for an app given `directory` and no storage. */
 export const spoolOf = (directory: string) => path.join(directory, '.incoming');
 
-/** Polls until `condition` holds; false if it still does not after `ms`. */
-export async function eventually(condition: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
-}

@@ -3,8 +3,9 @@ import type { AuditEntryJson } from '../../src/audit/audit-log.repository';
 import type { ConversationJson } from '../../src/conversations/conversation.presenter';
 import type { MessageJson } from '../../src/messages/message.presenter';
 import { createCast, createUser, historyOf, sendMessage } from '../helpers/factories';
-import { connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
+import { connectAs, emitAck, nextEvent, record, letStrayEventsArrive } from '../helpers/sockets';
 import { bearer, useTestApp } from '../helpers/test-app';
+import { aLaterMillisecond } from '../helpers/waiting';
 
 const app = useTestApp();
 
@@ -14,7 +15,6 @@ async function send(from: number, to: number, content: string): Promise<MessageJ
   return (await sendMessage(app(), from, to, content)).message;
 }
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The cast plus an admin, who is a user of the host like anyone else. */
 async function castWithAdmin() {
@@ -26,7 +26,7 @@ async function castWithAdmin() {
 /** 'first' then 'second' from alice to bob, far enough apart that their createdAt differ. */
 async function firstThenSecond(alice: number, bob: number) {
   const m1 = await send(alice, bob, 'first');
-  await pause(5);
+  await aLaterMillisecond();
   const m2 = await send(alice, bob, 'second');
   return { m1, m2, conversationId: m1.conversationId };
 }
@@ -34,9 +34,9 @@ async function firstThenSecond(alice: number, bob: number) {
 /** Alice writes to bob, to carol, then to bob again, far enough apart that the conversations' activity times differ. */
 async function bobCarolBob(alice: number, bob: number, carol: number) {
   const b1 = await send(alice, bob, 'bob one');
-  await pause(10);
+  await aLaterMillisecond(10);
   const c1 = await send(alice, carol, 'carol one');
-  await pause(10);
+  await aLaterMillisecond(10);
   const b2 = await send(alice, bob, 'bob two');
   return { b1, c1, b2 };
 }
@@ -300,7 +300,7 @@ describe('GET /admin/messages', () => {
     const sent: MessageJson[] = [];
     for (const content of ['a', 'b', 'c', 'd', 'e']) {
       sent.push(await send(alice, bob, content));
-      await pause(15);
+      await aLaterMillisecond(15);
     }
     const [a, b, c, d, e] = sent as [MessageJson, MessageJson, MessageJson, MessageJson, MessageJson];
     expect(new Set(sent.map((m) => m.createdAt)).size).toBe(5);
@@ -608,9 +608,9 @@ describe('DELETE /admin/messages/:id', () => {
   test('purging the only message leaves an empty conversation ordered by its createdAt', async () => {
     const { alice, bob, stranger: carol, asAdmin } = await castWithAdmin();
     const m1 = await send(alice, bob, 'only one');
-    await pause(10);
+    await aLaterMillisecond(10);
     const c1 = await send(alice, carol, 'carol');
-    await pause(10);
+    await aLaterMillisecond(10);
     expect((await purge(asAdmin, c1.id)).status).toBe(204);
     // Carol's conversation was created after Bob's message: it stays in front while empty.
     expect(await conversationIdsInList(alice)).toEqual([c1.conversationId, m1.conversationId]);
@@ -697,7 +697,7 @@ describe('admin actions reach the participants\' sockets', () => {
     const expected = { messageId: m1.id, conversationId: m1.conversationId };
     expect(await toAlice).toEqual(expected);
     expect(await toBob).toEqual(expected);
-    await settle();
+    await letStrayEventsArrive();
     expect(strangerSaw).toEqual([]);
     expect(aliceSaw).toHaveLength(1);
   });
@@ -713,7 +713,7 @@ describe('admin actions reach the participants\' sockets', () => {
     const aliceSaw = record(a, 'message_deleted');
     const bobSaw = record(b, 'message_deleted');
     expect((await purge(asAdmin, m1.id)).status).toBe(204);
-    await settle();
+    await letStrayEventsArrive();
     expect(aliceSaw).toEqual([]);
     expect(bobSaw).toEqual([]);
   });
@@ -737,7 +737,7 @@ describe('admin actions reach the participants\' sockets', () => {
     expect(bobGot.conversation).toMatchObject({ id: m1.conversationId, unreadCount: 2, lastMessage: { id: m2.id } });
     const bobView = await app().api().get(`/api/chat/conversations/${m1.conversationId}`).set(bearer(bob));
     expect(bobGot.conversation).toEqual(bobView.body.conversation);
-    await settle();
+    await letStrayEventsArrive();
     expect(strangerSaw).toEqual([]);
   });
 
@@ -755,7 +755,7 @@ describe('admin actions reach the participants\' sockets', () => {
     const proof = nextEvent(b, 'new_message');
     await sendMessage(app(), alice, bob, 'proof');
     await proof;
-    await settle();
+    await letStrayEventsArrive();
     expect(bobSaw).toEqual([]);
     expect(bobDeleted).toEqual([]);
   });

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { createCast, createUser, sendMessage } from '../helpers/factories';
 import { PNG } from '../helpers/files';
 import { bearer, GENEROUS_RATES, type TestApp, useTestApp } from '../helpers/test-app';
-import { eventually, filesUnder, spoolOf, startUpload, streamUpload, type UploadResponse } from '../helpers/uploads';
+import { filesUnder, spoolOf, startUpload, streamUpload, type UploadResponse } from '../helpers/uploads';
+import { eventually } from '../helpers/waiting';
 
 const MiB = 1024 * 1024;
 const QUOTA = 3 * MiB;
@@ -36,7 +37,7 @@ function expectQuotaRefusal(res: UploadResponse): void {
 
 /** Nothing left in the spool, and the stored files are exactly the attachment rows. */
 async function expectNothingLeftOver(): Promise<void> {
-  expect(await eventually(() => filesUnder(spoolOf(storageDir)).length === 0)).toBe(true);
+  await eventually(() => filesUnder(spoolOf(storageDir)).length === 0, 'the spool emptied', 5000);
   const [rows] = await app().chat.sequelize.query('SELECT count(*)::int AS n FROM attachments');
   expect(filesUnder(storageDir)).toHaveLength((rows as { n: number }[])[0]!.n);
 }
@@ -89,7 +90,7 @@ describe('ATTACHMENT_QUOTA_BYTES: what one user may store', () => {
     const { alice } = await createCast(app().chat.sequelize);
     const big = await startUpload(app(), bearer(alice), { head: PNG, size: QUOTA, filename: 'all.png', sent: MiB });
     try {
-      expect(await eventually(() => filesUnder(spoolOf(storageDir)).length === 1)).toBe(true);
+      await eventually(() => filesUnder(spoolOf(storageDir)).length === 1, 'one file in the spool', 5000);
       // Bigger than the few hundred bytes a claim made from Content-Length may leave for the envelope.
       expectQuotaRefusal(await uploadOf(alice, 64 * 1024));
     } finally {
@@ -106,7 +107,7 @@ describe('ATTACHMENT_QUOTA_BYTES: what one user may store', () => {
     const early = await startUpload(app(), bearer(alice), { head: PNG, size: 2 * MiB, filename: 'early.png', sent: MiB / 2, chunked: true });
     let response: Promise<UploadResponse>;
     try {
-      expect(await eventually(() => filesUnder(spoolOf(storageDir)).length === 1)).toBe(true);
+      await eventually(() => filesUnder(spoolOf(storageDir)).length === 1, 'one file in the spool', 5000);
       expect((await uploadOf(alice, 2 * MiB)).status).toBe(201);
     } finally {
       response = early.finish();

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createCast } from '../helpers/factories';
 import { TEST_REDIS_URL, type TestCluster, useCluster, withRedis } from '../helpers/cluster';
-import { type ClientSocket, connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
+import { type ClientSocket, connectAs, emitAck, nextEvent, record, letStrayEventsArrive } from '../helpers/sockets';
 import { TcpProxy } from '../helpers/tcp-proxy';
 import { bearer, startTestApp, type TestApp } from '../helpers/test-app';
 
@@ -101,7 +101,7 @@ describe('recovery across nodes', () => {
       await balancer.restore(portOf(nodeB));
       await reconnected;
       expect(a.recovered).toBe(true);
-      await settle(300);
+      await letStrayEventsArrive(300);
       expect(aliceSaw.map((event) => event.message.id)).toEqual(meanwhile.map((message) => message.id));
       expect(aliceSaw.map((event) => event.message.id)).not.toContain(first.id);
     } finally {
@@ -145,7 +145,7 @@ describe('restoring a session reads a bounded amount', () => {
     const { a, sent, missedEntries, aliceSaw } = await missing(1);
     expect(missedEntries).toBeLessThanOrEqual(MAX_REPLAY);
     expect(a.recovered).toBe(true);
-    await settle(300);
+    await letStrayEventsArrive(300);
     expect(aliceSaw.map((event) => event.message.id)).toEqual(sent.map((message) => message.id));
   });
 
@@ -153,7 +153,7 @@ describe('restoring a session reads a bounded amount', () => {
     const { a, sent, missedEntries, aliceSaw, first, alice, nodeB } = await missing(PAST_REACH);
     expect(missedEntries).toBeGreaterThan(MAX_REPLAY + 100);
     expect(a.recovered).toBe(false);
-    await settle(300);
+    await letStrayEventsArrive(300);
     expect(aliceSaw).toEqual([]);
     const caughtUp = await nodeB.api().get(`/api/chat/conversations/${first.conversationId}/messages?after=${first.id}`).set(bearer(alice));
     expect(caughtUp.status).toBe(200);

@@ -1,6 +1,7 @@
 import { createCast, createUser } from '../helpers/factories';
 import { type TestCluster, useCluster } from '../helpers/cluster';
-import { type ClientSocket, connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
+import { type ClientSocket, connectAs, emitAck, nextEvent, record, letStrayEventsArrive } from '../helpers/sockets';
+import { eventually, letTimePass } from '../helpers/waiting';
 import { bearer, type TestApp } from '../helpers/test-app';
 
 /**
@@ -43,7 +44,7 @@ describe('two nodes', () => {
     await send(a, bob, 'across');
     expect((await toBob).message.content).toBe('across');
     expect((await notified).message.content).toBe('across');
-    await settle(300);
+    await letStrayEventsArrive(300);
     expect(bobSaw.filter((e) => e === 'new_message')).toHaveLength(1);
     expect(bobSaw.filter((e) => e === 'message_notification')).toHaveLength(1);
     expect(aliceSaw.filter((e) => e === 'new_message')).toHaveLength(1);
@@ -73,7 +74,8 @@ describe('two nodes', () => {
 
     const typingSeen = record<{ isTyping: boolean; userId: number }>(b, 'user_typing');
     expect((await emitAck(a, 'typing', { conversationId: message.conversationId })).ok).toBe(true);
-    await settle(1000);
+    // The false comes when the typing TTL (600 ms) runs out.
+    await eventually(() => typingSeen.length >= 2, 'typing started and expired');
     expect(typingSeen).toEqual([
       { conversationId: message.conversationId, userId: alice, isTyping: true },
       { conversationId: message.conversationId, userId: alice, isTyping: false },
@@ -110,10 +112,11 @@ describe('two nodes', () => {
 
     // A second socket of alice on node B, then both leave: one offline, after the grace.
     const a2 = await connectAs(nodeB, alice);
-    await settle(200);
+    await letStrayEventsArrive(200);
     expect(presenceAtBob).toEqual([]);
     a.disconnect();
-    await settle(600);
+    // Past the grace period (300 ms): an offline announcement would have come by now.
+    await letTimePass(600);
     expect(presenceAtBob).toEqual([]);
     const offline = nextEvent<{ userId: number; online: boolean; lastSeenAt: string }>(b, 'presence');
     a2.disconnect();
@@ -133,7 +136,8 @@ describe('two nodes', () => {
     const presenceAtBob = record(b, 'presence');
     a.disconnect();
     await connectAs(nodeB, alice);
-    await settle(800);
+    // Past the grace period (300 ms): an offline announcement would have come by now.
+    await letTimePass(800);
     expect(presenceAtBob).toEqual([]);
   });
 

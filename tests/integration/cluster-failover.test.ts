@@ -3,7 +3,8 @@ import { type TestCluster, useCluster, useClusterPerTest } from '../helpers/clus
 import { createCast, createUser, historyOf, sendMessage } from '../helpers/factories';
 import { startNodeProcess, useNodeBuild } from '../helpers/node-process';
 import { ResilientClient } from '../helpers/resilient-client';
-import { type ClientSocket, connectAs, connectTo, emitAck, nextEvent, nextEventWhere, record, settle } from '../helpers/sockets';
+import { type ClientSocket, connectAs, connectTo, emitAck, nextEvent, nextEventWhere, record, letStrayEventsArrive } from '../helpers/sockets';
+import { eventually, letTimePass } from '../helpers/waiting';
 import { startBalancer, type TcpBalancer } from '../helpers/tcp-balancer';
 import type { TestApp } from '../helpers/test-app';
 
@@ -21,14 +22,6 @@ interface Presence {
   online: boolean;
 }
 
-/** Resolves when `condition` holds, checked every 50 ms; rejects after `ms`. */
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await settle(50);
-  }
-}
 
 /** The whole conversation as history answers it (one page: the tests stay under 100 messages). */
 const sorted = (ids: Iterable<number>) => [...ids].sort((x, y) => x - y);
@@ -86,8 +79,8 @@ describe('a node lost while its clients use it', () => {
     // Each side ends up holding the whole conversation (live events plus alice's catch-up), no
     // socket got one message twice, and hello came before the clients connected.
     const expected = sorted(storedIds.slice(1));
-    await until(() => expected.every((id) => a.held().has(id) && b.held().has(id)), 5000, 'both sides hold every stored message');
-    await settle();
+    await eventually(() => expected.every((id) => a.held().has(id) && b.held().has(id)), 'both sides hold every stored message', 5000);
+    await letStrayEventsArrive();
     for (const side of [a, b]) {
       expect(new Set(side.live).size).toBe(side.live.length);
       expect(sorted(side.held())).toEqual(expected);
@@ -102,7 +95,7 @@ describe('a node lost while its clients use it', () => {
     const seen = record<Presence>(b, 'presence');
     const a = await connectTo(balancer.url, alice, { reconnect: true });
     await connectTo(nodeA.baseUrl, carol);
-    await until(() => seen.filter((p) => p.online).length === 2, 3000, 'alice and carol announced online');
+    await eventually(() => seen.filter((p) => p.online).length === 2, 'alice and carol announced online');
 
     const aliceBack = nextEvent(a, 'connect', 5000);
     const carolOffline = nextEventWhere<Presence>(b, 'presence', (p) => p.userId === carol && !p.online, DEAD_NODE_OFFLINE_MS + 2000);
@@ -114,7 +107,7 @@ describe('a node lost while its clients use it', () => {
     expect(offlineAfterMs).toBeLessThan(DEAD_NODE_OFFLINE_MS);
 
     // The same sweep took A's share of alice off: had it announced her, it would have by now.
-    await settle();
+    await letStrayEventsArrive();
     expect(seen.filter((p) => p.userId === alice)).toEqual([expect.objectContaining({ online: true })]);
     expect(a.connected).toBe(true);
   }, DEAD_NODE_OFFLINE_MS + 10_000);
@@ -143,8 +136,8 @@ describe('a node lost while its clients use it', () => {
     release();
     await back;
     expect(a.recovered).toBe(true);
-    await until(() => received.length > 0, 3000, 'the message sent meanwhile');
-    await settle();
+    await eventually(() => received.length > 0, 'the message sent meanwhile');
+    await letStrayEventsArrive();
     expect(received.map((e) => e.message.id)).toEqual([meanwhile.message.id]);
   });
 });
@@ -165,8 +158,8 @@ describe('three nodes', () => {
     const received = alices.map((socket) => record<{ message: MessageJson }>(socket, 'new_message'));
     const sent = await emitAck<{ ok: boolean; message: MessageJson }>(b, 'send_message', { receiverId: alice, content: 'to all three' });
     expect(sent.ok).toBe(true);
-    await until(() => received.every((events) => events.length > 0), 3000, "every socket of alice's got it");
-    await settle(300);
+    await eventually(() => received.every((events) => events.length > 0), "every socket of alice's got it");
+    await letStrayEventsArrive(300);
     for (const events of received) expect(events.map((e) => e.message.id)).toEqual([sent.message.id]);
   });
 
@@ -177,12 +170,12 @@ describe('three nodes', () => {
     onA.disconnect();
     onB.disconnect();
     // Past the grace period and a sweep of every node: her socket on C keeps her online.
-    await settle(2500);
+    await letTimePass(2500);
     expect(seen).toEqual([]);
     const offline = nextEvent<Presence>(b, 'presence');
     onC.disconnect();
     expect(await offline).toEqual(expect.objectContaining({ userId: alice, online: false }));
-    await settle(300);
+    await letStrayEventsArrive(300);
     expect(seen).toHaveLength(1);
   });
 });

@@ -1,9 +1,9 @@
 import { createCast } from '../helpers/factories';
 import { type TestCluster, useCluster, withRedis } from '../helpers/cluster';
 import { DEGRADED, READY, type RedisProxy, useRedisProxy, waitForReadiness, within } from '../helpers/outage';
-import { type ClientSocket, connectAs, emitAck, nextEvent, nextReconnect, record, settle } from '../helpers/sockets';
+import { type ClientSocket, connectAs, emitAck, nextEvent, nextReconnect, record, letStrayEventsArrive } from '../helpers/sockets';
+import { eventually, letTimePass } from '../helpers/waiting';
 import { bearer, type TestApp } from '../helpers/test-app';
-import { eventually } from '../helpers/uploads';
 import { TcpProxy } from '../helpers/tcp-proxy';
 
 /**
@@ -125,7 +125,7 @@ describe('while Redis is away', () => {
 
     await cutRedis(cluster(), redis());
     const during = await sendOver(a, bob, 'during');
-    await settle(300);
+    await letStrayEventsArrive(300);
     expect(drops).toEqual([]);
 
     const reconnects = [nextReconnect(a, REJOIN_MS), nextReconnect(b, REJOIN_MS)];
@@ -143,7 +143,7 @@ describe('while Redis is away', () => {
     const crossesAgain = nextEvent(b, 'new_message');
     const after = await sendOver(a, bob, 'after');
     await crossesAgain;
-    await settle(300);
+    await letStrayEventsArrive(300);
     expect(bobSaw.map((event) => event.message.id)).toEqual([after.id]);
     // Typing crosses by PUB/SUB: the node's subscription is back too.
     const typing = nextEvent(b, 'user_typing');
@@ -181,12 +181,12 @@ describe('while Redis is away', () => {
       const back = nextReconnect(a, REJOIN_MS + 10_000);
       await front.cut();
       const kept = () => withRedis((redis) => redis.keys(`${cluster().keyPrefix}sio:session:*`));
-      expect(await eventually(async () => (await kept()).length === 1, 3000)).toBe(true);
+      await eventually(async () => (await kept()).length === 1, 'one session kept', 3000);
       await cutRedis(cluster(), redis());
       await redis().proxy.restore();
       await Promise.all(cluster().nodes.map((node) => waitForReadiness(node, READY, REJOIN_MS)));
       const epoch = () => withRedis((redis) => redis.get(`${cluster().keyPrefix}sio:epoch`));
-      expect(await eventually(async () => (await epoch()) !== null, 3000)).toBe(true);
+      await eventually(async () => (await epoch()) !== null, 'the outage epoch set', 3000);
 
       await front.restore();
       expect((await back).recovered).toBe(false);
@@ -217,7 +217,7 @@ describe('while Redis is away', () => {
       return answer.statuses[0]?.online === false;
     };
     // Within the contract's 3 s for going offline, counted from alice's reconnect.
-    expect(await eventually(bobOffline, 3000)).toBe(true);
+    await eventually(bobOffline, 'bob offline', 3000);
   }, REJOIN_MS + 10_000);
 });
 
@@ -257,7 +257,7 @@ describe('while Redis hangs (connections open, nothing answered)', () => {
     await waitForReadiness(node, DEGRADED, 5000);
     // A connection silent for 5 s with commands waiting is dropped: Redis is then down, not slow,
     // and calls fall back without waiting at all.
-    await settle(6000);
+    await letTimePass(6000);
     const started = Date.now();
     expect((await restSend(node, alice, bob, 'Redis down')).status).toBe(201);
     expect(Date.now() - started).toBeLessThan(500);
@@ -286,7 +286,7 @@ describe('after an outage longer than a node heartbeat, nodes that rejoin at dif
     await sendOver(a, bob, 'partners now');
     await crossed;
     // Their first heartbeat comes with their first sweep.
-    expect(await eventually(async () => (await withRedis((redis) => redis.zcard(`${cluster().keyPrefix}presence:nodes`))) === 2)).toBe(true);
+    await eventually(async () => (await withRedis((redis) => redis.zcard(`${cluster().keyPrefix}presence:nodes`))) === 2, 'both nodes in the presence set', 5000);
     return { alice, a, b };
   }
 
@@ -296,19 +296,20 @@ describe('after an outage longer than a node heartbeat, nodes that rejoin at dif
 
     await cutRedis(cluster(), redisA(), redisB());
     // Longer than a node's heartbeat lives (15 s in realtime.ts): both nodes look dead in Redis.
-    await settle(16_000);
+    await letTimePass(16_000);
     const bobBack = nextReconnect(b, REJOIN_MS);
     await redisB().proxy.restore();
     await bobBack;
     // Node B sweeps (every 2 s) while node A has not rejoined yet.
-    await settle(2500);
+    await letTimePass(2500);
     const aliceBack = nextReconnect(a, REJOIN_MS);
     await redisA().proxy.restore();
     await aliceBack;
 
     const statuses = await within(PROMPT_MS, emitAck<{ statuses: { online: boolean }[] }>(b, 'get_online_status', { userIds: [alice] }), 'get_online_status');
     expect(statuses.statuses[0]!.online).toBe(true);
-    await settle(1000);
+    // An offline announcement from a sweep would come within a sweep (every 2 s) of the rejoin.
+    await letStrayEventsArrive(1000);
     expect(presenceAtBob.filter((event) => event.userId === alice && !event.online)).toEqual([]);
   }, 60_000);
 

@@ -2,6 +2,7 @@ import type { Sequelize } from 'sequelize';
 import { firstSendToBob, ISO } from '../helpers/contract';
 import { createCast, createUser, sendMessage } from '../helpers/factories';
 import { bearer, useTestApp } from '../helpers/test-app';
+import { aLaterMillisecond } from '../helpers/waiting';
 
 const app = useTestApp();
 
@@ -13,7 +14,6 @@ const list = (userId: number, query: Record<string, string | number> = {}) =>
 
 const idsOf = (conversations: { id: number }[]) => conversations.map((c) => c.id);
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * `count` new users, each with an empty conversation with `userId`, inserted straight into the
@@ -132,21 +132,21 @@ describe('GET /conversations', () => {
     const carol = await createUser(app().chat.sequelize, 'Carol');
     const dave = await createUser(app().chat.sequelize, 'Dave');
     const withBob = (await open(alice, bob)).body.conversation.id;
-    await pause(5);
+    await aLaterMillisecond();
     const withCarol = (await open(alice, carol)).body.conversation.id;
-    await pause(5);
+    await aLaterMillisecond();
     const withDave = (await open(alice, dave)).body.conversation.id;
 
     expect(idsOf((await list(alice)).body.conversations)).toEqual([withDave, withCarol, withBob]);
 
-    await pause(5);
+    await aLaterMillisecond();
     const fromBob = await sendMessage(app(), bob, alice, 'bump');
     const afterBob = (await list(alice)).body.conversations;
     expect(idsOf(afterBob)).toEqual([withBob, withDave, withCarol]);
     expect(afterBob[0]).toMatchObject({ lastMessage: { id: fromBob.message.id }, lastMessageAt: fromBob.message.createdAt, unreadCount: 1 });
     expect(afterBob[1]).toMatchObject({ lastMessage: null, lastMessageAt: null });
 
-    await pause(5);
+    await aLaterMillisecond();
     await sendMessage(app(), alice, carol, 'and you');
     expect(idsOf((await list(alice)).body.conversations)).toEqual([withCarol, withBob, withDave]);
     expect(idsOf((await list(carol)).body.conversations)).toEqual([withCarol]);

@@ -1,5 +1,6 @@
 import { createCast, createUser, historyOf, sendMessage } from '../helpers/factories';
 import { bearer, useTestApp } from '../helpers/test-app';
+import { aLaterMillisecond } from '../helpers/waiting';
 
 const app = useTestApp();
 
@@ -28,7 +29,6 @@ async function unreadTotal(userId: number): Promise<number> {
   return res.body.total;
 }
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('DELETE /messages/:id: who may delete', () => {
   test('the sender gets 204 with an empty body', async () => {
@@ -124,9 +124,9 @@ describe('DELETE /messages/:id: effects', () => {
   test('lastMessage falls back to the newest remaining message', async () => {
     const { alice, bob } = await createCast(app().chat.sequelize);
     const first = await sendMessage(app(), alice, bob, 'first');
-    await pause(5);
+    await aLaterMillisecond();
     const second = await sendMessage(app(), bob, alice, 'second');
-    await pause(5);
+    await aLaterMillisecond();
     const third = await sendMessage(app(), alice, bob, 'third');
     const conversationId = first.message.conversationId;
 
@@ -146,10 +146,10 @@ describe('DELETE /messages/:id: effects', () => {
     const { alice, bob, stranger: carol } = await createCast(app().chat.sequelize);
     const withBob = await app().api().post('/api/chat/conversations').set(bearer(alice)).send({ participantId: bob });
     expect(withBob.status).toBe(201);
-    await pause(10);
+    await aLaterMillisecond(10);
     const withCarol = await app().api().post('/api/chat/conversations').set(bearer(alice)).send({ participantId: carol });
     expect(withCarol.status).toBe(201);
-    await pause(10);
+    await aLaterMillisecond(10);
     const sent = await sendMessage(app(), alice, bob, 'only message');
     const listIds = async () => {
       const res = await app().api().get('/api/chat/conversations').set(bearer(alice));

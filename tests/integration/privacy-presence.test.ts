@@ -1,7 +1,8 @@
 import type { PresenceJson } from '../../src/presence/presence.service';
 import { ISO } from '../helpers/contract';
 import { createCast, createUser, sendMessage } from '../helpers/factories';
-import { type ClientSocket, connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
+import { type ClientSocket, connectAs, emitAck, nextEvent, record, letStrayEventsArrive } from '../helpers/sockets';
+import { letTimePass } from '../helpers/waiting';
 import { bearer, useTestApp } from '../helpers/test-app';
 
 /**
@@ -13,7 +14,7 @@ import { bearer, useTestApp } from '../helpers/test-app';
 const GRACE_MS = 100;
 const app = useTestApp({ realtime: { presenceGraceMs: GRACE_MS } });
 // Let every grace period run out, so no announcement spills into the next test.
-afterEach(() => settle(GRACE_MS * 3));
+afterEach(() => letTimePass(GRACE_MS * 3));
 
 const open = (userId: number, participantId: number) =>
   app().api().post('/api/chat/conversations').set(bearer(userId)).send({ participantId });
@@ -54,10 +55,11 @@ describe('strangers learn nothing of each other', () => {
 
     // The stranger leaves and comes back; Bob leaves, which Alice must hear.
     s.disconnect();
-    await settle(GRACE_MS * 3);
+    // Past the stranger's grace period, so that connecting again is a real arrival.
+    await letTimePass(GRACE_MS * 3);
     const s2 = await connectAs(app(), stranger);
     expect(await goOffline(b, a)).toEqual({ userId: bob, online: false, lastSeenAt: expect.stringMatching(ISO) });
-    await settle();
+    await letStrayEventsArrive();
 
     expect(aliceHeard.map((e) => e.userId)).toEqual([bob]);
     expect(strangerHeard).toEqual([]);

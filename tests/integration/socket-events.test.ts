@@ -3,7 +3,7 @@ import type { MessageJson } from '../../src/messages/message.presenter';
 import type { ErrorBody } from '../../src/shared/errors';
 import { firstSendToBob, ISO, type Sent } from '../helpers/contract';
 import { createCast, createUser, historyOf, sendMessage } from '../helpers/factories';
-import { type ClientSocket, connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
+import { type ClientSocket, connectAs, emitAck, nextEvent, record, letStrayEventsArrive } from '../helpers/sockets';
 import { bearer, type TestApp, useTestApp } from '../helpers/test-app';
 
 /**
@@ -131,7 +131,7 @@ describe('client events answer through the ack', () => {
       const received = nextEvent(b, 'new_message');
       await sendMessage(app(), alice, bob, 'private');
       await received;
-      await settle();
+      await letStrayEventsArrive();
       expect(strangerSaw).toEqual([]);
     });
 
@@ -153,7 +153,7 @@ describe('client events answer through the ack', () => {
       const received = nextEvent<Sent>(b, 'new_message');
       await sendMessage(app(), alice, bob, 'still here?');
       expect((await received).message.content).toBe('still here?');
-      await settle();
+      await letStrayEventsArrive();
       expect(strangerSaw).toEqual([]);
     });
   });
@@ -205,7 +205,7 @@ describe('client events answer through the ack', () => {
       expect(retry.message.clientMessageId).toBe('c0ffee-1');
       expect(retry.conversation.id).toBe(first.conversation.id);
       expect((await historyOf(app(), bob, first.conversation.id)).map((m) => m.id)).toEqual([first.message.id]);
-      await settle();
+      await letStrayEventsArrive();
       expect(bobSaw).toHaveLength(1);
       expect(strangerSaw).toEqual([]);
     });
@@ -258,7 +258,7 @@ describe('client events answer through the ack', () => {
       expect(await ok(a, 'stop_typing', { conversationId })).toEqual({ ok: true });
       expect(await stopped).toEqual({ conversationId, userId: alice, isTyping: false });
 
-      await settle();
+      await letStrayEventsArrive();
       expect(aliceSaw).toEqual([]);
       expect(strangerSaw).toEqual([]);
     });
@@ -274,7 +274,7 @@ describe('client events answer through the ack', () => {
 
       // Delivery works: bob hears alice.
       await typingHeard(a, b, conversationId);
-      await settle();
+      await letStrayEventsArrive();
       expect(aliceHeard).toEqual([]);
       expect(bobHeard).toEqual([{ conversationId, userId: alice, isTyping: true }]);
     });
@@ -301,7 +301,7 @@ describe('client events answer through the ack', () => {
       expect(await toBob).toEqual(expected);
       expect((await conversationAs(app(), bob, conversationId)).unreadCount).toBe(0);
       expect((await conversationAs(app(), alice, conversationId)).unreadCount).toBe(1);
-      await settle();
+      await letStrayEventsArrive();
       expect(strangerSaw).toEqual([]);
     });
 
@@ -319,7 +319,7 @@ describe('client events answer through the ack', () => {
 
       // Idempotent: nothing left to mark, nothing announced.
       expect(await ok(b, 'mark_as_read', { conversationId: first.conversationId })).toMatchObject({ count: 0 });
-      await settle();
+      await letStrayEventsArrive();
       expect(aliceSaw).toHaveLength(2);
     });
   });
@@ -344,7 +344,7 @@ describe('client events answer through the ack', () => {
         deliveredAt: expect.stringMatching(ISO),
         count: 0,
       });
-      await settle();
+      await letStrayEventsArrive();
       expect(aliceSaw).toHaveLength(1);
       expect(bobSaw).toEqual([]);
       expect(strangerSaw).toEqual([]);
@@ -372,7 +372,7 @@ describe('client events answer through the ack', () => {
       expect(await toAlice).toEqual({ messageId, conversationId });
       expect(await toBob).toEqual({ messageId, conversationId });
       expect(await historyOf(app(), bob, conversationId)).toEqual([]);
-      await settle();
+      await letStrayEventsArrive();
       expect(strangerSaw).toEqual([]);
     });
 
@@ -448,7 +448,7 @@ describe('server events reach exactly the right sockets', () => {
     expect(await toAlice).toEqual({ message: ack.message, conversation: ack.conversation });
     expect(ack.conversation.unreadCount).toBe(0);
     expect(await notified).toEqual(bobEvent);
-    await settle();
+    await letStrayEventsArrive();
     expect(aliceNotified).toEqual([]);
     expect(strangerSaw).toEqual([]);
   });
@@ -470,7 +470,7 @@ describe('server events reach exactly the right sockets', () => {
     const overRest = Object.values(sockets).map((socket) => nextEvent(socket, 'new_message'));
     const second = await sendMessage(app(), alice, bob, 'from REST');
     await Promise.all(overRest);
-    await settle();
+    await letStrayEventsArrive();
 
     const ids = [first.message.id, second.message.id];
     for (const name of Object.keys(sockets)) expect([name, messages[name]!.map((e) => e.message.id)]).toEqual([name, ids]);
@@ -493,7 +493,7 @@ describe('server events reach exactly the right sockets', () => {
     await ok(b, 'mark_as_read', { conversationId });
     await ok(a, 'delete_message', { messageId });
     await lastDeleted;
-    await settle();
+    await letStrayEventsArrive();
 
     for (const [event, perTab] of [['messages_read', read], ['messages_delivered', delivered], ['message_deleted', deleted]] as const) {
       expect([event, perTab!.map((list) => list.length)]).toEqual([event, [1, 1]]);
@@ -518,7 +518,7 @@ describe('REST writes emit the socket events', () => {
     expect(bobEvent.message).toEqual(res.body.message);
     expect(bobEvent.conversation).toMatchObject({ id: res.body.conversation.id, participant: { id: alice }, unreadCount: 1 });
     expect(await notified).toEqual(bobEvent);
-    await settle();
+    await letStrayEventsArrive();
     expect(aliceNotified).toEqual([]);
     expect(strangerSaw).toEqual([]);
   });
@@ -534,7 +534,7 @@ describe('REST writes emit the socket events', () => {
     const expected = { conversationId, readerId: bob, upToMessageId: id, readAt: res.body.readAt, count: 1 };
     expect(await toAlice).toEqual(expected);
     expect(await toBob).toEqual(expected);
-    await settle();
+    await letStrayEventsArrive();
     expect(strangerSaw).toEqual([]);
   });
 
@@ -548,7 +548,7 @@ describe('REST writes emit the socket events', () => {
     expect(res.status).toBe(204);
     expect(await toAlice).toEqual({ messageId, conversationId });
     expect(await toBob).toEqual({ messageId, conversationId });
-    await settle();
+    await letStrayEventsArrive();
     expect(strangerSaw).toEqual([]);
   });
 });
@@ -565,7 +565,7 @@ describe('typing state', () => {
     // The true was announced first, so a false that arrives proves the earlier ones had their chance.
     await ok(a, 'stop_typing', { conversationId });
     await stopped;
-    await settle();
+    await letStrayEventsArrive();
 
     expect(bobHeard).toEqual([
       { conversationId, userId: alice, isTyping: true },
@@ -599,7 +599,7 @@ describe('typing state', () => {
     await typingHeard(a, b, conversationId);
 
     otherTab.disconnect();
-    await settle();
+    await letStrayEventsArrive();
     expect(bobHeard.map((e) => e.isTyping)).toEqual([true]);
 
     const stopped = nextEvent(b, 'user_typing');
@@ -652,7 +652,7 @@ describe('sending is rate limited per user', () => {
     expect(rest.body.error.code).toBe('RATE_LIMITED');
     expect(rest.headers['retry-after']).toBe('1');
     await delivered;
-    await settle();
+    await letStrayEventsArrive();
     expect(bobSaw).toHaveLength(2);
     expect(strangerSaw).toEqual([]);
   });

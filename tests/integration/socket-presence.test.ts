@@ -2,7 +2,8 @@ import type { Sequelize } from 'sequelize';
 import type { PresenceJson } from '../../src/presence/presence.service';
 import { ISO } from '../helpers/contract';
 import { createCast, createUser, resetData, sendMessage } from '../helpers/factories';
-import { type ClientSocket, connectAs, disconnectAll, emitAck, nextEvent, record, settle } from '../helpers/sockets';
+import { type ClientSocket, connectAs, disconnectAll, emitAck, nextEvent, record, letStrayEventsArrive } from '../helpers/sockets';
+import { eventually, letTimePass } from '../helpers/waiting';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { checkNoUnhandledRejections, closeExtraClients, comeOnline, goOffline, useSocketApp } from '../helpers/socket-robustness';
 
@@ -17,7 +18,7 @@ describe('presence', () => {
   const GRACE_MS = 100;
   const app = useSocketApp({ realtime: { presenceGraceMs: GRACE_MS } });
   // Let every grace period run out, so no announcement spills into the next test.
-  afterEach(() => settle(GRACE_MS * 3));
+  afterEach(() => letTimePass(GRACE_MS * 3));
 
   /** Alice and bob share a conversation; the stranger shares none with either. */
   async function cast() {
@@ -39,7 +40,7 @@ describe('presence', () => {
     const online = nextEvent<PresenceJson>(a, 'presence');
     await connectAs(app(), bob);
     expect(await online).toEqual({ userId: bob, online: true, lastSeenAt: null });
-    await settle();
+    await letStrayEventsArrive();
     expect(strangerSaw).toEqual([]);
   });
 
@@ -51,12 +52,14 @@ describe('presence', () => {
     for (const other of others) await sendMessage(app(), other, alice, 'hi');
     const [a, s] = await Promise.all([connectAs(app(), alice), connectAs(app(), stranger)]);
     const { lastSeenAt: bobLastSeen } = await goOffline(await comeOnline(app(), bob, a), a);
-    await settle(GRACE_MS * 2);
+    // Every grace period started above runs out, so the connects below are fresh arrivals.
+    await letTimePass(GRACE_MS * 2);
 
     const seen = record<PresenceJson>(a, 'presence');
     const strangerSaw = record<PresenceJson>(s, 'presence');
     await Promise.all([bob, ...others].map((userId) => connectAs(app(), userId)));
-    await settle();
+    await eventually(() => seen.length >= others.length + 1, 'every arrival announced');
+    await letStrayEventsArrive();
 
     expect(bobLastSeen).toEqual(expect.stringMatching(ISO));
     expect([...seen].sort((x, y) => x.userId - y.userId)).toEqual(
@@ -72,7 +75,8 @@ describe('presence', () => {
     const b1 = await comeOnline(app(), bob, a);
     await connectAs(app(), bob);
     b1.disconnect();
-    await settle(GRACE_MS * 4);
+    // Past the grace period: an offline announcement would have come by now.
+    await letTimePass(GRACE_MS * 4);
     expect(seen).toEqual([{ userId: bob, online: true, lastSeenAt: null }]);
     expect(await statuses(a, [bob])).toEqual([{ userId: bob, online: true, lastSeenAt: null }]);
   });
@@ -93,7 +97,7 @@ describe('presence', () => {
     const seenAt = Date.parse(event.lastSeenAt!);
     expect(seenAt).toBeGreaterThanOrEqual(leftAt - 50);
     expect(seenAt).toBeLessThanOrEqual(Date.now());
-    await settle();
+    await letStrayEventsArrive();
     expect(strangerSaw).toEqual([]);
   });
 
@@ -107,7 +111,8 @@ describe('presence', () => {
     await connectAs(app(), bob);
     // The test only means something if the new socket arrived before the grace period ran out.
     expect(Date.now() - leftAt).toBeLessThan(GRACE_MS);
-    await settle(GRACE_MS * 4);
+    // Past the grace period: an offline announcement would have come by now.
+    await letTimePass(GRACE_MS * 4);
     expect(seen).toEqual([{ userId: bob, online: true, lastSeenAt: null }]);
     expect(await statuses(a, [bob])).toEqual([{ userId: bob, online: true, lastSeenAt: null }]);
   });

@@ -1,7 +1,8 @@
 import type { MessageJson } from '../../src/messages/message.presenter';
 import type { Sent } from '../helpers/contract';
 import { createCast, historyOf, sendMessage } from '../helpers/factories';
-import { type ClientSocket, connectAs, emitAck, nextEvent, record, settle } from '../helpers/sockets';
+import { type ClientSocket, connectAs, emitAck, nextEvent, record, letStrayEventsArrive } from '../helpers/sockets';
+import { eventually } from '../helpers/waiting';
 import { bearer, tokenFor } from '../helpers/test-app';
 import { type AckJson, checkNoUnhandledRejections, comeOnline, type ConnectError, dropTransport, reconnectingClient, serverSawLeave, useSocketApp, userSocketCount } from '../helpers/socket-robustness';
 
@@ -16,13 +17,7 @@ describe('reconnecting after a dropped connection', () => {
   const app = useSocketApp();
 
   /** Waits until `seen` holds a message with this id. */
-  async function until(seen: Sent[], id: number): Promise<void> {
-    const deadline = Date.now() + 3000;
-    while (!seen.some((e) => e.message.id === id)) {
-      if (Date.now() > deadline) throw new Error(`message ${id} never arrived`);
-      await settle(10);
-    }
-  }
+  const until = (seen: Sent[], id: number) => eventually(() => seen.some((e) => e.message.id === id), `message ${id}`);
 
   /** Alice sends two messages over REST and two over her socket; returns their ids in order. */
   async function sendWhileAway(a: ClientSocket, alice: number, bob: number, conversationId: number): Promise<number[]> {
@@ -68,7 +63,7 @@ describe('reconnecting after a dropped connection', () => {
     const awayIds = await sendWhileAway(a, alice, bob, conversationId);
     await reconnected;
     expect(b.recovered).toBe(true);
-    await settle();
+    await letStrayEventsArrive();
 
     const replayed = seen.slice(droppedAt).map((e) => e.message);
     // Each missed event arrives once, in order.
@@ -87,7 +82,7 @@ describe('reconnecting after a dropped connection', () => {
     // The recovered socket is a full member again: it still gets live messages, once each.
     const next = await sendMessage(app(), alice, bob, 'after');
     await until(seen, next.message.id);
-    await settle();
+    await letStrayEventsArrive();
     const ids = seen.map((e) => e.message.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(await userSocketCount(app(), bob)).toBe(1);
@@ -109,7 +104,7 @@ describe('reconnecting after a dropped connection', () => {
     const awayIds = await sendWhileAway(a, alice, bob, conversationId);
     await reconnected;
     expect(b.recovered).toBe(false);
-    await settle();
+    await letStrayEventsArrive();
 
     const merged = new Map<number, MessageJson>([[firstSent.message.id, firstSent.message]]);
     for (const m of [...(await catchUp(bob, conversationId, N)), ...seen.map((e) => e.message)]) merged.set(m.id, m);
@@ -137,7 +132,7 @@ describe('reconnecting after a dropped connection', () => {
     const refused = await nextEvent<ConnectError>(b, 'connect_error', 5000);
     expect(refused.data).toEqual({ code: 'UNAUTHORIZED' });
     expect(refused.message.length).toBeGreaterThan(0);
-    await settle();
+    await letStrayEventsArrive();
     expect(b.connected).toBe(false);
     expect(await userSocketCount(app(), bob)).toBe(0);
     // Not even buffered on the wire before the refusal.
@@ -165,7 +160,7 @@ describe('reconnecting after a dropped connection', () => {
     await sendMessage(app(), alice, bob, 'secret after');
     await sendMessage(app(), alice, stranger, 'for the stranger');
     expect((await mine).message.content).toBe('for the stranger');
-    await settle();
+    await letStrayEventsArrive();
     expect(JSON.stringify(packets)).not.toMatch(/secret/);
     expect(seen.map((e) => e.message.content)).toEqual(['before', 'for the stranger']);
   });
@@ -225,7 +220,7 @@ describe('the recovery buffer keeps only the newest events', () => {
       awayId = (await sendMessage(app(), alice, bob, 'away')).message.id;
     });
     expect(b.recovered).toBe(true);
-    await settle();
+    await letStrayEventsArrive();
     expect(seen.map((e) => e.message.id)).toEqual([awayId]);
   });
 

@@ -5,7 +5,8 @@ import { prepareSpoolDirectory } from '../../src/attachments/upload-spool';
 import { createCast } from '../helpers/factories';
 import { GIF, JPEG, PDF, PNG, TEXT, WEBP } from '../helpers/files';
 import { bearer, GENEROUS_RATES, type TestApp, useStartedApp, useTestApp } from '../helpers/test-app';
-import { eventually, filesUnder, spoolOf, startUpload, streamUpload } from '../helpers/uploads';
+import { filesUnder, spoolOf, startUpload, streamUpload } from '../helpers/uploads';
+import { eventually } from '../helpers/waiting';
 
 const MiB = 1024 * 1024;
 
@@ -85,10 +86,10 @@ describe('POST /attachments streams the file to storage', () => {
     const upload = await startUpload(app(), bearer(alice), { head: PNG, size: 4 * MiB, filename: 'cut.png', sent: 2 * MiB });
 
     const spooledSize = () => filesUnder(spool).reduce((sum, f) => sum + fs.statSync(path.join(spool, f)).size, 0);
-    expect(await eventually(() => spooledSize() >= MiB)).toBe(true);
+    await eventually(() => spooledSize() >= MiB, 'a MiB spooled', 5000);
     upload.abort();
 
-    expect(await eventually(() => filesUnder(storageDir).length === 0)).toBe(true);
+    await eventually(() => filesUnder(storageDir).length === 0, 'the storage emptied', 5000);
     expect(await attachmentRowCount()).toBe(0);
     // The server is fine afterwards.
     expect((await streamUpload(app(), bearer(alice), { head: PNG, size: MiB, filename: 'next.png' })).status).toBe(201);
@@ -133,7 +134,7 @@ describe('POST /attachments: the size limit while streaming', () => {
     expect(over.status).toBe(413);
     expect(over.body.error!.code).toBe('PAYLOAD_TOO_LARGE');
     expect(await attachmentRowCount(limited())).toBe(1);
-    expect(await eventually(() => filesUnder(spoolOf(limitDir)).length === 0)).toBe(true);
+    await eventually(() => filesUnder(spoolOf(limitDir)).length === 0, 'the spool emptied', 5000);
   });
 });
 

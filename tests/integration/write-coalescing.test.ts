@@ -1,9 +1,11 @@
 import { Socket as NetSocket } from 'node:net';
 import { io as connectClient } from 'socket.io-client';
 import { userRoom } from '../../src/realtime/rooms';
-import { coalesceWrites, tcpSocketOf } from '../../src/realtime/write-coalescing';
+import { tcpSocketOf } from '../../src/realtime/socket-io-internals';
+import { coalesceWrites } from '../../src/realtime/write-coalescing';
 import { createCast } from '../helpers/factories';
-import { connectAs, disconnectAll, emitAck, nextEvent, settle } from '../helpers/sockets';
+import { connectAs, disconnectAll, emitAck, nextEvent } from '../helpers/sockets';
+import { eventually } from '../helpers/waiting';
 import { tokenFor, useTestApp } from '../helpers/test-app';
 
 /**
@@ -59,7 +61,7 @@ describe('write coalescing', () => {
       [1, 2, 3].map((i) => emitAck(sender, 'send_message', { receiverId: bob, content: `m${i}`, clientMessageId: `c${i}` })),
     );
     expect(acks.every((a) => a.ok === true)).toBe(true);
-    await settle();
+    await eventually(() => seenByReceiver.length >= 6 && seenBySender.length >= 3, 'every frame of the three sends');
     expect(seenBySender.filter((e) => e === 'new_message')).toHaveLength(3);
     expect(seenByReceiver).toEqual(['new_message', 'message_notification', 'new_message', 'message_notification', 'new_message', 'message_notification']);
   });
