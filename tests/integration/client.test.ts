@@ -1,6 +1,7 @@
 import { createDuetClient, type DuetClient, DuetApiError, type IncomingMessage } from '../../src/client';
 import { createCast, historyOf } from '../helpers/factories';
 import { tokenFor, useAppPerTest } from '../helpers/test-app';
+import { eventually } from '../helpers/waiting';
 
 /**
  * duet-chat/client against the real server (issue 16): typed REST and socket calls, sends whose
@@ -34,14 +35,6 @@ describe('the typed client (duet-chat/client)', () => {
     return got;
   }
 
-  async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
   test('two users chat over both halves; each message arrives once; errors are DuetApiErrors with the contract code', async () => {
     const { alice, bob } = await createCast(app().chat.sequelize);
     const [a, b] = [clientOf(alice), clientOf(bob)];
@@ -51,7 +44,7 @@ describe('the typed client (duet-chat/client)', () => {
     const overSocket = await a.live.sendMessage({ receiverId: bob, content: 'over the socket' });
     expect(overSocket.message.clientMessageId).toMatch(/^c-[0-9a-f]{32}$/);
     const overRest = await a.rest.send({ conversationId: overSocket.conversation.id, content: 'over REST' });
-    await until(() => bobGot.length === 2, 'both messages');
+    await eventually(() => bobGot.length === 2, 'both messages');
     expect(bobGot.map(({ message, conversation }) => [message.content, conversation?.unreadCount])).toEqual([
       ['over the socket', 1],
       ['over REST', 2],
@@ -111,7 +104,7 @@ describe('the typed client (duet-chat/client)', () => {
     const bobGot = inbox(b);
     const first = await a.rest.send({ receiverId: bob, content: 'before' });
     const fromStranger = await s.rest.send({ receiverId: bob, content: 'stranger before' });
-    await until(() => bobGot.length === 2, 'the first messages');
+    await eventually(() => bobGot.length === 2, 'the first messages');
 
     b.live.socket.disconnect(); // A client-side disconnect: the server keeps no session to recover.
     await a.rest.send({ conversationId: first.conversation.id, content: 'missed 1' });
@@ -119,9 +112,9 @@ describe('the typed client (duet-chat/client)', () => {
     await s.rest.send({ conversationId: fromStranger.conversation.id, content: 'stranger missed' });
     await connected(b);
     expect(b.live.socket.recovered).toBe(false);
-    await until(() => bobGot.length === 5, 'the catch-up');
+    await eventually(() => bobGot.length === 5, 'the catch-up');
     await a.rest.send({ conversationId: first.conversation.id, content: 'live again' });
-    await until(() => bobGot.length === 6, 'the next live message');
+    await eventually(() => bobGot.length === 6, 'the next live message');
     expect(bobGot.map(({ message }) => message.content)).toEqual(['before', 'stranger before', 'missed 1', 'missed 2', 'stranger missed', 'live again']);
   });
 
@@ -136,13 +129,13 @@ describe('the typed client (duet-chat/client)', () => {
     await connected(b);
     const bobGot = inbox(b);
     const first = await a.rest.send({ receiverId: bob, content: 'before' });
-    await until(() => bobGot.length === 1, 'the first message');
+    await eventually(() => bobGot.length === 1, 'the first message');
 
     const reconnected = new Promise<void>((resolve) => b.live.socket.io.once('reconnect', () => resolve()));
     b.live.socket.io.engine.close(); // The transport drops: the session is kept for recovery.
     await a.rest.send({ conversationId: first.conversation.id, content: 'missed' });
     await reconnected;
-    await until(() => bobGot.length === 2, 'the replayed message');
+    await eventually(() => bobGot.length === 2, 'the replayed message');
     expect(b.live.socket.recovered).toBe(true);
     expect(bobGot.map(({ message }) => message.content)).toEqual(['before', 'missed']);
     expect(historyCalls).toBe(0);
@@ -165,7 +158,7 @@ describe('the typed client (duet-chat/client)', () => {
     const first = await a.rest.send({ receiverId: bob, content: 'before expiry' });
     await expired;
     await a.rest.send({ conversationId: first.conversation.id, content: 'after expiry' });
-    await until(() => bobGot.length === 2 && b.live.socket.connected, 'the session renewed');
+    await eventually(() => bobGot.length === 2 && b.live.socket.connected, 'the session renewed');
     expect(bobGot.map(({ message }) => message.content)).toEqual(['before expiry', 'after expiry']);
     expect((await b.rest.unreadCount()).total).toBe(2);
     expect(refreshes).toBe(1);
