@@ -1,5 +1,4 @@
-import type { Schema } from 'express-validator';
+import { idField } from '../shared/fields';
 import { MAX_BIGINT_ID } from '../shared/ids';
-import { idField } from '../shared/validation';
 
-export const attachmentIdParams: Schema = { id: idField(MAX_BIGINT_ID) };
+export const attachmentIdParams = { id: idField(MAX_BIGINT_ID) };

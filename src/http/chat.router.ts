@@ -9,7 +9,7 @@ import {
 } from '../conversations/conversation.validators';
 import { messageController } from '../messages/message.controller';
 import type { MessageService } from '../messages/message.service';
-import { historyQuery, markReadBody, messageIdParams, searchQuery, sendMessageSchema } from '../messages/message.validators';
+import { historyQuery, markReadBody, messageIdParams, searchQuery, sendMessageFields } from '../messages/message.validators';
 import type { Logger } from '../shared/logger';
 import { adminController } from '../admin/admin.controller';
 import { attachmentController } from '../attachments/attachment.controller';
@@ -73,7 +73,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   // Authenticate before reading bodies: strangers' payloads are not parsed at all.
   router.use(requestContextMiddleware, accessLog(deps.logger), deps.metrics.httpTimer, authenticate(deps.verifier), ...jsonBody(deps.maxJsonBytes, UPLOAD_ROUTE));
 
-  router.post('/send', limit('send_message'), validate({ body: sendMessageSchema }), messages.send);
+  router.post('/send', limit('send_message'), validate({ body: sendMessageFields }), messages.send);
   router.post('/conversations', limit('open_conversation'), validate({ body: openConversationBody }), conversations.open);
   router.get('/conversations', limit('read'), validate({ query: listConversationsQuery }), conversations.list);
   router.get('/conversations/:id', limit('read'), validate({ params: conversationIdParams }), conversations.get);

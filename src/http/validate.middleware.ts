@@ -1,24 +1,24 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Schema } from 'express-validator';
-import { validateFields } from '../shared/validation';
+import type { Fields } from '../shared/fields';
+import { checkWithExpressValidator } from '../shared/validation';
 
-export interface RouteSchemas {
-  params?: Schema;
-  query?: Schema;
-  body?: Schema;
+export interface RouteFields {
+  params?: Fields;
+  query?: Fields;
+  body?: Fields;
 }
 
 /**
- * Validates path, query and body with the route's schemas and leaves the sanitised, merged input
- * in res.locals.input. Undeclared fields never reach a controller.
+ * Validates path, query and body with express-validator over the route's fields and leaves the
+ * sanitised, merged input in res.locals.input. Undeclared fields never reach a controller.
  */
-export function validate(schemas: RouteSchemas): RequestHandler {
+export function validate(route: RouteFields): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const input: Record<string, unknown> = {};
-    if (schemas.params) Object.assign(input, await validateFields(schemas.params, { ...req.params }, 'params'));
-    if (schemas.query) Object.assign(input, await validateFields(schemas.query, withoutEmptyValues(req.query), 'query'));
+    if (route.params) Object.assign(input, await checkWithExpressValidator(route.params, req.params, 'params'));
+    if (route.query) Object.assign(input, await checkWithExpressValidator(route.query, withoutEmptyValues(req.query), 'query'));
     // A request with no body at all counts as an empty object; a non-object JSON body does not.
-    if (schemas.body) Object.assign(input, await validateFields(schemas.body, req.body ?? {}, 'body'));
+    if (route.body) Object.assign(input, await checkWithExpressValidator(route.body, req.body ?? {}, 'body'));
     res.locals.input = input;
     next();
   };

@@ -1,16 +1,10 @@
 import { bearerToken, type TokenVerifier } from '../auth/token-verifier';
 import type { ConversationService } from '../conversations/conversation.service';
-import { conversationRefSchema } from '../conversations/conversation.validators';
+import { conversationRefFields } from '../conversations/conversation.validators';
 import type { MessageService } from '../messages/message.service';
-import {
-  deleteMessageSchema,
-  deliveredSchema,
-  markAsReadSchema,
-  type SendMessageInput,
-  sendMessageSchema,
-} from '../messages/message.validators';
+import { deleteMessageFields, deliveredFields, markAsReadFields, sendMessageFields } from '../messages/message.validators';
 import type { PresenceService } from '../presence/presence.service';
-import { onlineStatusSchema } from '../presence/presence.validators';
+import { onlineStatusFields } from '../presence/presence.validators';
 import type { TypingMemo, TypingService } from '../presence/typing.service';
 import { AppError, errorBody, toAppError } from '../shared/errors';
 import { errorLog } from '../shared/error-log';
@@ -106,60 +100,54 @@ const EVENT_RULES: Record<ClientEventName, DoorRule> = {
  */
 const EVENT_HANDLERS: Record<ClientEventName, EventHandler> = {
   async join_conversation({ socket, userId, deps }, payload) {
-    const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
+    const { conversationId } = validatePayload(conversationRefFields, payload);
     const conversation = await deps.conversations.get(userId, conversationId);
     await socket.join(conversationRoom(conversationId));
     return { conversation };
   },
 
   async leave_conversation({ socket }, payload) {
-    const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
+    const { conversationId } = validatePayload(conversationRefFields, payload);
     await socket.leave(conversationRoom(conversationId));
     return {};
   },
 
   async send_message({ userId, deps }, payload) {
-    const input = await validatePayload<SendMessageInput>(sendMessageSchema, payload);
+    const input = validatePayload(sendMessageFields, payload);
     const { message, conversation } = await deps.messages.send({ ...input, senderId: userId });
     return { message, conversation };
   },
 
   async typing({ socket, userId, deps }, payload) {
-    const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
+    const { conversationId } = validatePayload(conversationRefFields, payload);
     await deps.typing.start(userId, conversationId, socket.id, typingMemo(socket));
     return {};
   },
 
   async stop_typing({ socket, userId, deps }, payload) {
-    const { conversationId } = await validatePayload<{ conversationId: number }>(conversationRefSchema, payload);
+    const { conversationId } = validatePayload(conversationRefFields, payload);
     await deps.typing.stop(userId, conversationId, typingMemo(socket));
     return {};
   },
 
   async mark_as_read({ userId, deps }, payload) {
-    const { conversationId, upToMessageId } = await validatePayload<{ conversationId: number; upToMessageId?: number }>(
-      markAsReadSchema,
-      payload,
-    );
+    const { conversationId, upToMessageId } = validatePayload(markAsReadFields, payload);
     return deps.messages.markRead(userId, conversationId, upToMessageId);
   },
 
   async message_delivered({ userId, deps }, payload) {
-    const { conversationId, upToMessageId } = await validatePayload<{ conversationId: number; upToMessageId: number }>(
-      deliveredSchema,
-      payload,
-    );
+    const { conversationId, upToMessageId } = validatePayload(deliveredFields, payload);
     return deps.messages.markDelivered(userId, conversationId, upToMessageId);
   },
 
   async delete_message({ userId, deps }, payload) {
-    const { messageId } = await validatePayload<{ messageId: number }>(deleteMessageSchema, payload);
+    const { messageId } = validatePayload(deleteMessageFields, payload);
     await deps.messages.delete(userId, messageId);
     return {};
   },
 
   async get_online_status({ userId, deps }, payload) {
-    const { userIds } = await validatePayload<{ userIds: number[] }>(onlineStatusSchema, payload);
+    const { userIds } = validatePayload(onlineStatusFields, payload);
     return { statuses: await deps.presence.statuses(userId, userIds) };
   },
 };

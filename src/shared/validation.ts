@@ -1,221 +1,169 @@
-import { checkSchema, matchedData, type ParamSchema, type Schema, validationResult } from 'express-validator';
+import { checkSchema, matchedData, type Meta, type ParamSchema, type Schema, validationResult } from 'express-validator';
 import { type ErrorDetail, validationFailed } from './errors';
-import { parseId } from './ids';
+import { type FieldRule, type Fields, type Input, type JsonSchema, Refusal, ruleOf } from './fields';
+
+/**
+ * One set of field rules (fields.ts), three products:
+ * - the REST door runs express-validator, the product's validation library, over a schema
+ *   generated from the fields, whose custom sanitiser and validator are each field's parse;
+ * - the socket door runs a plain loop over the same parse functions, because express-validator's
+ *   per-call machinery (promises, lodash paths, a few kilobytes of garbage) is most of the send hot
+ *   path's validation cost;
+ * - toJsonSchema and toParameters give the OpenAPI document its schemas.
+ * Both doors give the same input and the same errors (tests/unit/validation.test.ts).
+ */
 
 export type InputLocation = 'body' | 'query' | 'params';
 
-type Chains = ReturnType<typeof checkSchema>;
-
-/** Chains are built once per schema and location: building them is most of express-validator's cost. */
-const compiled = new WeakMap<Schema, Map<InputLocation, Chains>>();
-
-function chainsFor(schema: Schema, location: InputLocation): Chains {
-  let byLocation = compiled.get(schema);
-  if (!byLocation) compiled.set(schema, (byLocation = new Map()));
-  let chains = byLocation.get(location);
-  if (!chains) byLocation.set(location, (chains = checkSchema(schema, [location])));
-  return chains;
-}
-
-/**
- * Runs an express-validator schema over plain data and returns only the declared fields, sanitised.
- * REST middleware and the socket gateway both call this, so one schema serves both doors.
- */
-export async function validateInput<T>(schema: Schema, data: unknown, location: InputLocation = 'body'): Promise<T> {
-  requireObject(data, location);
-  const req: Record<string, unknown> = { [location]: data };
-  await chainsFor(schema, location).run(req);
-  const errors = validationResult(req).array({ onlyFirstError: true });
-  if (errors.length) {
-    const details = errors.map((e) => ({ field: e.type === 'field' ? e.path : undefined, location, message: String(e.msg) }));
-    throw invalid(inSchemaOrder(schema, details));
-  }
-  return matchedData(req, { locations: [location], includeOptionals: false }) as T;
-}
-
-/**
- * The same validation without express-validator's per-call machinery where the schema allows: a
- * schema built only from this module's field helpers is compiled once into a plain loop over the
- * same rules, which costs about a microsecond instead of most of a request's validation budget
- * (and a few kilobytes of garbage per call). Any other schema runs through validateInput. Both
- * give the same result and the same errors (tests/unit/validation.test.ts). REST routes and socket
- * events both come through here.
- */
-export function validateFields<T>(schema: Schema, data: unknown, location: InputLocation): Promise<T> | T {
-  const compiled = compiledFor(schema);
-  if (!compiled) return validateInput<T>(schema, data, location);
-  requireObject(data, location);
-  return compiled(data as Record<string, unknown>, location) as T;
-}
-
-/** A socket event's payload: validated as a body would be. */
-export const validatePayload = <T>(schema: Schema, payload: unknown): Promise<T> | T => validateFields<T>(schema, payload, 'body');
-
-function requireObject(data: unknown, location: InputLocation): void {
+/** Refuses anything but a JSON object, worded for where it came from. */
+function requireObject(data: unknown, location: InputLocation): asserts data is Record<string, unknown> {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw validationFailed(`The ${location === 'body' ? 'payload' : location} must be a JSON object`);
   }
-}
-
-/** express-validator lists errors as its chains finish; clients get them in the schema's order. */
-function inSchemaOrder(schema: Schema, details: ErrorDetail[]): ErrorDetail[] {
-  const fields = Object.keys(schema);
-  const rank = (field?: string) => {
-    const i = field === undefined ? -1 : fields.indexOf(field);
-    return i === -1 ? fields.length : i;
-  };
-  return details.sort((a, b) => rank(a.field) - rank(b.field));
 }
 
 function invalid(details: ErrorDetail[]) {
   return validationFailed(details.map((d) => (d.field ? `${d.field} ${d.message}` : d.message)).join('; '), details);
 }
 
-/** A field rule in plain form, attached to the express-validator field it was built with. */
-interface PlainRule {
-  /** Absent (undefined or null) is allowed and leaves the field out. */
-  optional: boolean;
-  /** The sanitised value, or why it is refused. Called with every value the optional flag lets through. */
-  parse(value: unknown): unknown;
+/** express-validator's custom validator after the sanitiser: the parse's refusal, if it gave one, becomes the error. */
+function refuseRefusal(value: unknown): true {
+  if (value instanceof Refusal) throw new Error(value.message);
+  return true;
 }
 
-/** A refused value, with the message express-validator would give. */
-class Invalid {
-  constructor(readonly message: string) {}
-}
-
-const PLAIN_RULE = Symbol('plain rule');
-
-type Field = ParamSchema & { [PLAIN_RULE]?: PlainRule };
-
-/** Attaches the plain form of a rule. Symbol keys are invisible to express-validator's checkSchema. */
-const withPlainRule = (field: ParamSchema, rule: PlainRule): ParamSchema => Object.assign(field, { [PLAIN_RULE]: rule });
-
-type CompiledCheck = (data: Record<string, unknown>, location: InputLocation) => Record<string, unknown>;
-
-const compiledChecks = new WeakMap<Schema, CompiledCheck | null>();
-
-/** The compiled check of a schema, or undefined when one of its fields has no plain form. */
-export function compiledFor(schema: Schema): CompiledCheck | undefined {
-  let compiled = compiledChecks.get(schema);
-  if (compiled === undefined) compiledChecks.set(schema, (compiled = compile(schema)));
-  return compiled ?? undefined;
-}
-
-function compile(schema: Schema): CompiledCheck | null {
-  const rules: [string, PlainRule][] = [];
-  for (const [name, field] of Object.entries(schema)) {
-    const rule = (field as Field)[PLAIN_RULE];
-    if (!rule) return null;
-    rules.push([name, rule]);
+/** The express-validator schema of a set of fields. A list gets a second entry for its items (`name.*`). */
+export function expressValidatorSchema(fields: Fields): Schema {
+  const schema: Schema = {};
+  for (const [name, spec] of Object.entries(fields)) {
+    const rule = ruleOf(spec);
+    if (rule.item) {
+      schema[name] = { custom: { options: (value: unknown) => refuseRefusal(rule.parse(value)) } };
+      schema[`${name}.*`] = { customSanitizer: { options: itemParse(name, rule.item) }, custom: { options: refuseRefusal } };
+      continue;
+    }
+    const field: ParamSchema = {};
+    if (rule.optional) field.optional = { options: { values: 'null' } };
+    if (rule.fallback !== undefined) field.default = { options: rule.fallback };
+    // The sanitiser is the parse; the validator reports its refusal. One parse per value.
+    field.customSanitizer = { options: rule.parse };
+    field.custom = { options: refuseRefusal };
+    schema[name] = field;
   }
+  return schema;
+}
+
+/** A wildcard also walks an object's keys: only an array's items are parsed (the list itself refuses the rest). */
+const itemParse =
+  (name: string, parse: (value: unknown) => unknown) =>
+  (value: unknown, { req, location }: Meta): unknown =>
+    Array.isArray((req[location] as Record<string, unknown>)[name]) ? parse(value) : value;
+
+type Chains = ReturnType<typeof checkSchema>;
+
+/** Chains are built once per set of fields and location: building them is most of express-validator's cost. */
+const compiledChains = new WeakMap<Fields, Map<InputLocation, Chains>>();
+
+function chainsFor(fields: Fields, location: InputLocation): Chains {
+  let byLocation = compiledChains.get(fields);
+  if (!byLocation) compiledChains.set(fields, (byLocation = new Map()));
+  let chains = byLocation.get(location);
+  if (!chains) byLocation.set(location, (chains = checkSchema(expressValidatorSchema(fields), [location])));
+  return chains;
+}
+
+/**
+ * The REST door: express-validator over `data` (a copy of it: express-validator writes its
+ * sanitised values into what it checks). Returns only the declared fields, sanitised.
+ */
+export async function checkWithExpressValidator<F extends Fields>(fields: F, data: unknown, location: InputLocation): Promise<Input<F>> {
+  requireObject(data, location);
+  const req = { [location]: { ...data } };
+  await chainsFor(fields, location).run(req);
+  const errors = validationResult(req).array({ onlyFirstError: true });
+  if (errors.length) {
+    const details = errors.map((e) => ({ field: e.type === 'field' ? e.path : undefined, location, message: String(e.msg) }));
+    throw invalid(inDeclarationOrder(fields, details));
+  }
+  return matchedData(req, { locations: [location], includeOptionals: false }) as Input<F>;
+}
+
+/**
+ * express-validator lists errors as its chains finish; clients get them in the fields' order,
+ * a list's own error before its items' (`userIds`, `userIds[0]`, `userIds[3]`).
+ */
+function inDeclarationOrder(fields: Fields, details: ErrorDetail[]): ErrorDetail[] {
+  const names = Object.keys(fields);
+  const rank = ({ field = '' }: ErrorDetail) => {
+    const [, name, item] = /^([^[.]*)(?:\[(\d+)\])?/.exec(field)!;
+    const i = names.indexOf(name);
+    return [i === -1 ? names.length : i, item === undefined ? -1 : Number(item)];
+  };
+  const ranked = details.map((detail) => ({ detail, rank: rank(detail) }));
+  ranked.sort((a, b) => a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1]);
+  return ranked.map(({ detail }) => detail);
+}
+
+type Check = (data: Record<string, unknown>, location: InputLocation) => Record<string, unknown>;
+
+const compiledChecks = new WeakMap<Fields, Check>();
+
+/** The socket door: the same rules as express-validator applies them, in a plain loop. */
+export function checkFields<F extends Fields>(fields: F, data: unknown, location: InputLocation): Input<F> {
+  requireObject(data, location);
+  let check = compiledChecks.get(fields);
+  if (!check) compiledChecks.set(fields, (check = compile(fields)));
+  return check(data, location) as Input<F>;
+}
+
+/** A socket event's payload: checked as a body would be. */
+export const validatePayload = <F extends Fields>(fields: F, payload: unknown): Input<F> => checkFields(fields, payload, 'body');
+
+/** express-validator's `default` replaces these. */
+const takesFallback = (value: unknown) => value === undefined || value === null || value === '' || Number.isNaN(value);
+
+function compile(fields: Fields): Check {
+  const rules: [string, FieldRule][] = Object.entries(fields).map(([name, spec]) => [name, ruleOf(spec)]);
   return (data, location) => {
     const input: Record<string, unknown> = {};
     let details: ErrorDetail[] | undefined;
+    const refuse = (field: string, refusal: Refusal) => (details ??= []).push({ field, location, message: refusal.message });
     for (const [name, rule] of rules) {
-      const value = data[name];
+      let value = data[name];
       if (rule.optional && (value === undefined || value === null)) continue;
-      const parsed = rule.parse(value);
-      if (parsed instanceof Invalid) (details ??= []).push({ field: name, location, message: parsed.message });
-      else input[name] = parsed;
+      if (rule.fallback !== undefined && takesFallback(value)) value = rule.fallback;
+      let parsed = rule.parse(value);
+      if (parsed instanceof Refusal) refuse(name, parsed);
+      if (rule.item && Array.isArray(value)) {
+        const items = value.map((item) => rule.item!(item));
+        items.forEach((item, i) => item instanceof Refusal && refuse(`${name}[${i}]`, item));
+        parsed = items;
+      }
+      input[name] = parsed;
     }
     if (details) throw invalid(details);
     return input;
   };
 }
 
-const nullOrAbsent = { options: { values: 'null' as const } };
-
-/** A positive integer id, from a JSON number or a decimal string. */
-export function idField(max: number, options: { optional?: boolean } = {}): ParamSchema {
-  const message = options.optional ? 'must be a positive integer id when given' : 'must be a positive integer id';
-  return withPlainRule(
-    {
-      ...(options.optional ? { optional: nullOrAbsent } : {}),
-      custom: { options: (value: unknown) => parseId(value, max) !== undefined },
-      customSanitizer: { options: (value: unknown) => parseId(value, max) },
-      errorMessage: message,
-    },
-    { optional: Boolean(options.optional), parse: (value) => parseId(value, max) ?? new Invalid(message) },
-  );
+/** The JSON Schema (2020-12, as in OpenAPI 3.1) of a body or payload with these fields. */
+export function toJsonSchema(fields: Fields): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  for (const [name, spec] of Object.entries(fields)) {
+    const rule = ruleOf(spec);
+    properties[name] = rule.jsonSchema;
+    if (isRequired(rule)) required.push(name);
+  }
+  return { type: 'object', properties, required };
 }
 
-/** A page size: a positive integer, `fallback` when absent, capped at `max`. */
-export function limitField(fallback: number, max: number): ParamSchema {
-  const message = 'must be a positive integer';
-  return withPlainRule(
-    {
-      default: { options: fallback },
-      custom: { options: (value: unknown) => parseId(value, Number.MAX_SAFE_INTEGER) !== undefined },
-      customSanitizer: { options: (value: unknown) => Math.min(parseId(value, Number.MAX_SAFE_INTEGER)!, max) },
-      errorMessage: message,
-    },
-    {
-      optional: false,
-      parse: (value) => {
-        // express-validator's `default` stands in for these four.
-        if (value === undefined || value === null || value === '' || Number.isNaN(value)) value = fallback;
-        const limit = parseId(value, Number.MAX_SAFE_INTEGER);
-        return limit === undefined ? new Invalid(message) : Math.min(limit, max);
-      },
-    },
-  );
+/** OpenAPI parameter objects for a query or a path with these fields (a path's are always required). */
+export function toParameters(fields: Fields, location: 'query' | 'params'): { name: string; in: 'query' | 'path'; required: boolean; schema: JsonSchema }[] {
+  return Object.entries(fields).map(([name, spec]) => {
+    const rule = ruleOf(spec);
+    return { name, in: location === 'params' ? 'path' : 'query', required: location === 'params' || isRequired(rule), schema: rule.jsonSchema };
+  });
 }
 
-/** One word of a fixed set, `fallback` when absent. A repeated query parameter (an array) is refused. */
-export function choiceField(choices: readonly string[], fallback: string): ParamSchema {
-  const message = `must be ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
-  const valid = (value: unknown) => typeof value === 'string' && choices.includes(value);
-  return withPlainRule(
-    // `custom`, not `isIn`: express-validator runs its standard validators on each item of an array.
-    { default: { options: fallback }, custom: { options: valid }, errorMessage: message },
-    {
-      optional: false,
-      parse: (value) => {
-        // express-validator's `default` stands in for these four.
-        if (value === undefined || value === null || value === '' || Number.isNaN(value)) value = fallback;
-        return valid(value) ? value : new Invalid(message);
-      },
-    },
-  );
-}
-
-/** A string field; `maxLength` guards against huge values where the business rule has no limit of its own. */
-export function stringField(options: { optional?: boolean; minLength?: number; maxLength?: number } = {}): ParamSchema {
-  const { minLength = 0, maxLength } = options;
-  const message = maxLength === undefined ? 'must be a string' : `must be a string of ${minLength} to ${maxLength} characters`;
-  const problem = (value: unknown): string | undefined => {
-    if (typeof value !== 'string' || value.length < minLength || (maxLength !== undefined && value.length > maxLength)) return message;
-    // PostgreSQL text cannot hold NUL.
-    if (value.includes('\u0000')) return 'must not contain NUL characters';
-    return undefined;
-  };
-  return withPlainRule(
-    {
-      ...(options.optional ? { optional: nullOrAbsent } : {}),
-      custom: {
-        options: (value: unknown) => {
-          const found = problem(value);
-          if (found !== message && found !== undefined) throw new Error(found);
-          return found === undefined;
-        },
-      },
-      // Runs even on a refused value.
-      customSanitizer: { options: (value: unknown) => (typeof value === 'string' ? wellFormed(value) : value) },
-      errorMessage: message,
-    },
-    {
-      optional: Boolean(options.optional),
-      parse: (value) => {
-        const found = problem(value);
-        return found === undefined ? wellFormed(value as string) : new Invalid(found);
-      },
-    },
-  );
-}
-
-/**
- * Half a surrogate pair (a cut emoji) is valid in a JS string and in JSON but not in UTF-8: it
- * becomes U+FFFD, as the database driver would do anyway, so stored, echoed and deduplicated text agree.
- */
-const wellFormed = (text: string): string => (text as string & { toWellFormed(): string }).toWellFormed();
+const isRequired = (rule: FieldRule) => !rule.optional && rule.fallback === undefined;
