@@ -6,11 +6,21 @@ import { errorHandler, notFoundHandler } from './http/error-handler';
 import { pageSecurityHeaders } from './http/security-headers';
 import { readinessHttpStatus } from './ops/readiness';
 
+const swaggerUiDirectory = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+
 /** The demo client's files (public/), by route: the page, its script and its style, nothing inline. */
 const DEMO_FILES = { '/demo': 'demo.html', '/demo.js': 'demo.js', '/demo.css': 'demo.css' };
 
+/** Swagger UI's files that the API reference page loads, served from the package (no CDN). */
+const SWAGGER_UI_FILES = ['swagger-ui.css', 'swagger-ui-bundle.js'];
+
+export interface AppOptions {
+  /** The API reference page at /api-docs (default true; the standalone server turns it off in production). */
+  apiDocs?: boolean;
+}
+
 /** The standalone server's Express app: operations endpoints plus Duet's router. No listen here. */
-export function createApp(chat: Chat): Express {
+export function createApp(chat: Chat, options: AppOptions = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -36,6 +46,21 @@ export function createApp(chat: Chat): Express {
     app.get(route, (_req, res) => {
       res.sendFile(path.join(PROJECT_ROOT, 'public', file));
     });
+  }
+
+  // The API reference: the OpenAPI document rendered by Swagger UI (README, "Integrating with your back end").
+  if (options.apiDocs ?? true) {
+    app.get(['/api-docs', '/api-docs/'], (_req, res) => {
+      res.sendFile(path.join(PROJECT_ROOT, 'public', 'api-docs.html'));
+    });
+    app.get('/api-docs/api-docs.js', (_req, res) => {
+      res.sendFile(path.join(PROJECT_ROOT, 'public', 'api-docs.js'));
+    });
+    for (const file of SWAGGER_UI_FILES) {
+      app.get(`/api-docs/${file}`, (_req, res) => {
+        res.sendFile(path.join(swaggerUiDirectory, file));
+      });
+    }
   }
 
   app.use(notFoundHandler);

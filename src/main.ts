@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   // has touched it yet).
   await waitForDatabase(chat, logger, config.databaseWaitMs);
 
-  const server = createExpressServer(createApp(chat));
+  const server = createExpressServer(createApp(chat, { apiDocs: config.env !== 'production' }));
   const realtime = chat.attach(server);
   // Without a listen host, every interface (Node's default).
   await new Promise<void>((resolve) => server.listen(config.port, config.listenHost, resolve));

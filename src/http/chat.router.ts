@@ -1,27 +1,21 @@
-import { Router } from 'express';
+import { type RequestHandler, Router } from 'express';
 import type { TokenVerifier } from '../auth/token-verifier';
 import { conversationController } from '../conversations/conversation.controller';
 import type { ConversationService } from '../conversations/conversation.service';
-import {
-  conversationIdParams,
-  listConversationsQuery,
-  openConversationBody,
-} from '../conversations/conversation.validators';
 import { messageController } from '../messages/message.controller';
 import type { MessageService } from '../messages/message.service';
-import { historyQuery, markReadBody, messageIdParams, searchQuery, sendMessageFields } from '../messages/message.validators';
 import type { Logger } from '../shared/logger';
 import { adminController } from '../admin/admin.controller';
 import { attachmentController } from '../attachments/attachment.controller';
 import type { AttachmentService } from '../attachments/attachment.service';
-import { attachmentIdParams } from '../attachments/attachment.validators';
 import { uploadMiddleware } from '../attachments/upload.middleware';
 import type { AdminService } from '../admin/admin.service';
-import { adminMessageParams, adminMessagesQuery, auditLogQuery, reasonBody } from '../admin/admin.validators';
 import { adminGate, authenticate } from './auth.middleware';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { bodyParsed, jsonBody } from './json-body.middleware';
 import { validate } from './validate.middleware';
+import { ROUTES, type RouteSpec } from './routes';
+import { openApiDocumentHandler } from './openapi/document';
 import { accessLog, requestContextMiddleware } from './request-context.middleware';
 import type { ChatMetrics } from '../ops/metrics';
 import type { FairUse } from '../limits/fair-use';
@@ -31,7 +25,7 @@ import type { OriginPolicy } from './origin-policy';
 import { apiSecurityHeaders } from './security-headers';
 
 /** The one route whose body is multipart, not JSON. */
-const UPLOAD_ROUTE = { method: 'POST', path: '/attachments' };
+const UPLOAD_ROUTE = { method: ROUTES.upload.method.toUpperCase(), path: ROUTES.upload.path };
 
 export interface ChatRouterDeps {
   verifier: TokenVerifier;
@@ -70,27 +64,35 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   // Headers first, so that every answer carries them; origins before authentication, as browsers
   // send preflights without a token.
   router.use(apiSecurityHeaders(), corsMiddleware(deps.originPolicy));
+  // The API's description needs no token (API.md, "OpenAPI and a typed client").
+  router.get('/openapi.json', openApiDocumentHandler(Object.values(ROUTES)));
   // Authenticate before reading bodies: strangers' payloads are not parsed at all.
   router.use(requestContextMiddleware, accessLog(deps.logger), deps.metrics.httpTimer, authenticate(deps.verifier), ...jsonBody(deps.maxJsonBytes, UPLOAD_ROUTE));
 
-  router.post('/send', limit('send_message'), validate({ body: sendMessageFields }), messages.send);
-  router.post('/conversations', limit('open_conversation'), validate({ body: openConversationBody }), conversations.open);
-  router.get('/conversations', limit('read'), validate({ query: listConversationsQuery }), conversations.list);
-  router.get('/conversations/:id', limit('read'), validate({ params: conversationIdParams }), conversations.get);
-  router.get('/conversations/:id/messages', limit('read'), validate({ params: conversationIdParams, query: historyQuery }), messages.history);
-  router.post('/conversations/:id/read', limit('receipt'), validate({ params: conversationIdParams, body: markReadBody }), messages.markRead);
-  router.get('/unread-count', limit('read'), conversations.unreadCount);
-  router.delete('/messages/:id', limit('send'), validate({ params: messageIdParams }), messages.remove);
-  router.get('/search', limit('read'), validate({ query: searchQuery }), messages.search);
-  // The lane is taken once the file is in: a slow upload must not hold up the user's messages.
-  router.post(UPLOAD_ROUTE.path, admit('upload'), receiveUpload, lane, attachments.upload);
-  // The lane only for the lookup (in the controller): a slow download must not hold it either.
-  router.get('/attachments/:id', admit('read'), validate({ params: attachmentIdParams }), attachments.download);
+  /** Mounts a route of the table: its path and method, the given handlers, its fields' validation, then the controller. */
+  const on = (spec: RouteSpec, before: (RequestHandler | RequestHandler[])[], handler: RequestHandler) => {
+    const validation = spec.params || spec.query || spec.body ? [validate(spec)] : [];
+    router[spec.method](spec.path, ...before.flat(), ...validation, handler);
+  };
 
-  router.get('/admin/messages', requireAdmin, validate({ query: adminMessagesQuery }), admin.listMessages);
-  router.post('/admin/messages/:id/restore', requireAdmin, validate({ params: adminMessageParams, body: reasonBody }), admin.restore);
-  router.delete('/admin/messages/:id', requireAdmin, validate({ params: adminMessageParams, body: reasonBody }), admin.purge);
-  router.get('/admin/audit-log', requireAdmin, validate({ query: auditLogQuery }), admin.auditLog);
+  on(ROUTES.send, [limit('send_message')], messages.send);
+  on(ROUTES.openConversation, [limit('open_conversation')], conversations.open);
+  on(ROUTES.listConversations, [limit('read')], conversations.list);
+  on(ROUTES.getConversation, [limit('read')], conversations.get);
+  on(ROUTES.history, [limit('read')], messages.history);
+  on(ROUTES.markRead, [limit('receipt')], messages.markRead);
+  on(ROUTES.unreadCount, [limit('read')], conversations.unreadCount);
+  on(ROUTES.deleteMessage, [limit('send')], messages.remove);
+  on(ROUTES.search, [limit('read')], messages.search);
+  // The lane is taken once the file is in: a slow upload must not hold up the user's messages.
+  on(ROUTES.upload, [admit('upload'), receiveUpload, lane], attachments.upload);
+  // The lane only for the lookup (in the controller): a slow download must not hold it either.
+  on(ROUTES.download, [admit('read')], attachments.download);
+
+  on(ROUTES.adminMessages, requireAdmin, admin.listMessages);
+  on(ROUTES.adminRestore, requireAdmin, admin.restore);
+  on(ROUTES.adminPurge, requireAdmin, admin.purge);
+  on(ROUTES.auditLog, requireAdmin, admin.auditLog);
 
   router.use(notFoundHandler);
   router.use(errorHandler(deps.logger));

@@ -15,6 +15,7 @@ import type { Realtime } from '../../src/realtime/realtime';
 import { resetData } from './factories';
 import { RATE_CLASSES, type RateLimits } from '../../src/limits/rate-classes';
 import { disconnectAll } from './sockets';
+import { checkedAgainstOpenApi, takeOpenApiViolations } from './openapi-check';
 import { eventually } from './waiting';
 
 /** For files whose subject is not fair use but that call one door hundreds of times per user. */
@@ -45,7 +46,7 @@ export async function startTestApp(overrides: Partial<ChatOptions> = {}): Promis
     attachments: { directory: fs.mkdtempSync(path.join(os.tmpdir(), 'duet-test-files-')) },
     ...overrides,
   });
-  const app = createApp(chat);
+  const app = checkedAgainstOpenApi(createApp(chat));
   const server = createExpressServer(app);
   const realtime = chat.attach(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -76,7 +77,11 @@ export function useStartedApp(overrides: Partial<ChatOptions> = {}): () => TestA
   beforeAll(async () => {
     app = await startTestApp(overrides);
   });
-  afterAll(() => app?.close());
+  afterAll(async () => {
+    await app?.close();
+    // Every /api/chat answer of this file's tests matched the OpenAPI document (tests/helpers/openapi-check.ts).
+    expect(takeOpenApiViolations().violations).toEqual([]);
+  });
   return () => {
     if (!app) throw new Error('the test app is not started yet (call the getter inside a hook or test)');
     return app;
@@ -123,7 +128,9 @@ export const bearer = (userId: number, options?: Parameters<typeof tokenFor>[1])
  * fair-use buckets, which would otherwise carry over (user ids restart with every reset).
  */
 export function useAppPerTest(overrides: Partial<ChatOptions> = {}): () => TestApp {
-  return usePerTest('the test app', () => startTestApp(overrides), (app) => app.chat.sequelize);
+  const app = usePerTest('the test app', () => startTestApp(overrides), (app) => app.chat.sequelize);
+  afterAll(() => expect(takeOpenApiViolations().violations).toEqual([]));
+  return app;
 }
 
 /** Something started afresh before every test, on emptied tables, and closed after it with the test's sockets. */
