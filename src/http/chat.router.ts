@@ -29,6 +29,9 @@ import { fairUseMiddleware } from './fair-use.middleware';
 import { corsMiddleware } from './cors.middleware';
 import type { OriginPolicy } from './origin-policy';
 import { apiSecurityHeaders } from './security-headers';
+import { webhookAdminController } from '../webhooks/webhook-admin.controller';
+import type { WebhookAdminService } from '../webhooks/webhook-admin.service';
+import { webhookDeliveriesQuery, webhookDeliveryParams } from '../webhooks/webhook.validators';
 
 /** The one route whose body is multipart, not JSON. */
 const UPLOAD_ROUTE = { method: 'POST', path: '/attachments' };
@@ -39,6 +42,7 @@ export interface ChatRouterDeps {
   conversations: ConversationService;
   messages: MessageService;
   admin: AdminService;
+  webhooks: WebhookAdminService;
   attachments: AttachmentService;
   logger: Logger;
   maxJsonBytes: number;
@@ -54,6 +58,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   const conversations = conversationController(deps.conversations);
   const messages = messageController(deps.messages);
   const admin = adminController(deps.admin);
+  const webhooks = webhookAdminController(deps.webhooks);
   const attachments = attachmentController(deps.attachments, (principal, work) => deps.fairUse.inLane(principal, work));
   const receiveUpload = uploadMiddleware({
     maxBytes: deps.maxUploadBytes,
@@ -91,6 +96,8 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   router.post('/admin/messages/:id/restore', requireAdmin, validate({ params: adminMessageParams, body: reasonBody }), admin.restore);
   router.delete('/admin/messages/:id', requireAdmin, validate({ params: adminMessageParams, body: reasonBody }), admin.purge);
   router.get('/admin/audit-log', requireAdmin, validate({ query: auditLogQuery }), admin.auditLog);
+  router.get('/admin/webhooks', requireAdmin, validate({ query: webhookDeliveriesQuery }), webhooks.list);
+  router.post('/admin/webhooks/:id/retry', requireAdmin, validate({ params: webhookDeliveryParams }), webhooks.retry);
 
   router.use(notFoundHandler);
   router.use(errorHandler(deps.logger));
