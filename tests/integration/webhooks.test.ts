@@ -164,7 +164,7 @@ describe('webhooks to the host', () => {
     const t = app();
     const { alice, bob } = await createCast(t.chat.sequelize);
     const asAdmin = await adminOf(t);
-    const messages = [];
+    const messages: { id: number }[] = [];
     for (const content of ['one', 'two', 'three']) messages.push((await sendMessage(t, alice, bob, content)).message);
     const delivered = await receiver.until(() => {
       const found = messages.map((m) => receiver.delivered.find(createdFor(m.id)));
