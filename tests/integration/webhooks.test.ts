@@ -27,6 +27,15 @@ const rowsIn = async (t: TestApp, sql: string, bind: unknown[] = []) =>
 
 const createdFor = (messageId: number) => (r: ReceivedWebhook) => r.body.data.message?.id === messageId;
 
+/** Waits until Duet has recorded these deliveries as delivered (it does so just after the receiver's answer). */
+async function recordedDelivered(t: TestApp, asAdmin: Record<string, string>, ids: string[]): Promise<void> {
+  await waitFor(async () => {
+    const res = await t.api().get('/api/chat/admin/webhooks?status=delivered&limit=100').set(asAdmin);
+    const done = new Set(res.body.deliveries.map((d: { id: string }) => d.id));
+    return ids.every((id) => done.has(id));
+  });
+}
+
 async function adminOf(t: TestApp) {
   return bearer(await createUser(t.chat.sequelize, 'Admin'), { admin: true });
 }
@@ -134,7 +143,12 @@ describe('webhooks to the host', () => {
     expect(attempts.map((r) => r.status)).toEqual([500, 500, 204]);
     expect(new Set(attempts.map((r) => JSON.stringify(r.body))).size).toBe(1);
     expect(receiver.rejected).toEqual([]);
-    const listed = await t.api().get('/api/chat/admin/webhooks').set(await adminOf(t));
+    const asAdmin = await adminOf(t);
+    // Duet records the outcome just after the receiver's answer.
+    const listed = await waitFor(async () => {
+      const res = await t.api().get('/api/chat/admin/webhooks?status=delivered').set(asAdmin);
+      return res.body.deliveries.length > 0 && res;
+    });
     expect(listed.body.deliveries).toEqual([
       { id: delivered.id, type: 'message.created', status: 'delivered', attempts: 3, lastError: 'HTTP 500', createdAt: sent.message.createdAt, deliveredAt: expect.any(String) },
     ]);
@@ -171,6 +185,7 @@ describe('webhooks to the host', () => {
       return found.every(Boolean) && (found as ReceivedWebhook[]);
     });
     const newestFirst = delivered.map((r) => r.id).reverse();
+    await recordedDelivered(t, asAdmin, newestFirst);
     const page = async (query: string) => t.api().get(`/api/chat/admin/webhooks${query}`).set(asAdmin);
     expect((await page('?limit=2')).body.deliveries.map((d: { id: string }) => d.id)).toEqual(newestFirst.slice(0, 2));
     expect((await page(`?before=${newestFirst[1]}`)).body.deliveries.map((d: { id: string }) => d.id)).toEqual(newestFirst.slice(2));
@@ -191,6 +206,7 @@ describe('webhooks to the host', () => {
     const asAdmin = await adminOf(t);
     const sent = await sendMessage(t, alice, bob, 'again please');
     const first = await receiver.deliveredEvent('message.created', createdFor(sent.message.id));
+    await recordedDelivered(t, asAdmin, [first.id]);
     const retried = await t.api().post(`/api/chat/admin/webhooks/${first.id}/retry`).set(asAdmin);
     expect(retried.status).toBe(200);
     expect(retried.body.delivery).toMatchObject({ id: first.id, status: 'pending', attempts: 0, deliveredAt: null });
@@ -247,7 +263,8 @@ describe('a receiver that is down', () => {
       const delivered = await receiver.deliveredEvent('message.created');
       expect(delivered.id).toBe(failed.id);
       expect(delivered.body.data.message).toEqual(sent.message);
-      const [row] = (await t.api().get('/api/chat/admin/webhooks').set(asAdmin)).body.deliveries;
+      // Duet records the outcome just after the receiver's answer.
+      const row = await waitFor(async () => (await t.api().get('/api/chat/admin/webhooks?status=delivered').set(asAdmin)).body.deliveries[0]);
       expect(row).toMatchObject({ id: failed.id, status: 'delivered', attempts: 1 });
     } finally {
       await receiver.close();
