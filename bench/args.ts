@@ -44,6 +44,8 @@ export interface BenchOptions {
   duetNodeArgs: string[];
   /** Above 1: the send path and idle sockets are also measured on a cluster of this many Duet nodes and Redis. */
   nodes: number;
+  /** Also run the closed loop with webhooks on (a local receiver answering 204) and compare. */
+  webhooks: boolean;
   databaseUrl?: string;
 }
 
@@ -76,6 +78,10 @@ Several nodes:
   --nodes N            also run closed loop, knee and idle sockets on N Duet nodes sharing PostgreSQL and
                        Redis, the two users of each pair on different nodes (default 1: no cluster run);
                        Redis is a private redis-server, else (no binary) the machine's at 127.0.0.1:6379
+Webhooks:
+  --webhooks           run the closed loop again with webhooks on (a local receiver answering 204):
+                       both throughputs, their ratio (target ≥ 80 %), the outbox backlog over the run
+                       and the p99 delivery latency
 Other:
   --keep               keep the temporary directory (server logs, embedded database)
   --profile-duet       run Duet under node --cpu-prof (implies --keep); open the .cpuprofile in
@@ -145,6 +151,7 @@ function defaults(profile: BenchOptions['profile']): BenchOptions {
     profileDuet: false,
     duetNodeArgs: [],
     nodes: 1,
+    webhooks: false,
     databaseUrl: process.env.BENCH_DATABASE_URL || undefined,
   };
   if (profile !== 'quick') return base;
@@ -183,6 +190,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     if (flag === '--quick' || flag === '--full') continue;
     if (flag === '--keep') {
       options.keep = true;
+      continue;
+    }
+    if (flag === '--webhooks') {
+      options.webhooks = true;
       continue;
     }
     if (flag === '--profile-duet') {

@@ -5,7 +5,7 @@ import type { IdleFigures } from './idle';
 import type { MachineInfo } from './machine';
 import type { EndpointFigures, ReadEndpoint } from './reads';
 import { READ_ENDPOINTS } from './reads';
-import { ratio } from './stats';
+import { type LatencySummary, ratio } from './stats';
 import { fmt, kib, table } from './text-table';
 import type { SoakFigures } from './soak';
 import { type ClusterInfo, clusterTargets, serviceCpuPerMessage } from './cluster-report';
@@ -44,6 +44,8 @@ export interface BenchResults {
     duet: KneeResult;
     cluster?: KneeResult;
   };
+  /** --webhooks: the closed loop without and with webhooks, in the same run. */
+  webhooks?: WebhookCost;
   reads?: { shape: SeedShape; levels: ReadLevel[] };
   idle?: IdleRun & {
     /**
@@ -55,6 +57,20 @@ export interface BenchResults {
   soak?: SoakFigures;
   targets?: TargetCheck[];
   notes: string[];
+}
+
+export interface WebhookCost {
+  off: MeasuredRun;
+  on: MeasuredRun;
+  /** on ÷ off acked msgs/s (target ≥ 0.8). */
+  ratio: number | null;
+  /** The outbox's pending rows, sampled every 250 ms over the run with webhooks on. */
+  backlog: { max: number; last: number; firstHalfMax: number; secondHalfMax: number; samples: number };
+  /** Seconds after the run until the backlog was empty. */
+  drainSeconds: number | null;
+  delivered: number;
+  /** From the event's commit to its arrival at the receiver, ms. */
+  deliveryLatencyMs: LatencySummary;
 }
 
 export interface IdleRun {
@@ -89,6 +105,19 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
       share === null ? null : share >= 0.2, share === null ? null : share >= 0.1,
     );
   } else add('closed loop Duet vs relay', '≥ 20 %', '≥ 10 %', '—', null);
+
+  if (r.webhooks) {
+    const w = r.webhooks;
+    add(
+      'closed loop with webhooks on (receiver answering 204) vs off',
+      '≥ 80 %', null,
+      w.ratio === null ? '—' : `${fmt(w.ratio * 100)} % (${fmt(w.on.ackedPerSec)} vs ${fmt(w.off.ackedPerSec)}); backlog max ${w.backlog.max}, delivery p99 ${fmt(w.deliveryLatencyMs.p99)} ms`,
+      w.ratio === null ? null : w.ratio >= 0.8,
+    );
+    // Bounded: the second half of the run never holds more than the first half's peak (plus slack for noise).
+    add('webhook outbox backlog over the closed loop', 'bounded', null, `max ${w.backlog.firstHalfMax} then ${w.backlog.secondHalfMax}, drained in ${w.drainSeconds ?? '—'} s`,
+      w.backlog.secondHalfMax <= Math.max(2 * w.backlog.firstHalfMax, 200) && w.drainSeconds !== null);
+  }
 
   if (r.knee) {
     const knee = r.knee.duet.knee;

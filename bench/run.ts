@@ -20,6 +20,9 @@ import { BulkSeeder } from './seed-bulk';
 import { benchDatabaseUrl, checkBenchDatabaseUrl, type ServerHandle, startDuet, startRelay } from './servers';
 import { runSoak } from './soak';
 import { closedLoop, kneeSweep, type KneeResult, type MeasuredRun, type Target } from './throughput';
+import { BacklogSampler, BenchReceiver } from './webhook-cost';
+import { ratio } from './stats';
+import { sleep } from './processes';
 
 /**
  * `npm run bench`: starts the relay baseline and Duet (`node dist/src/main.js`, embedded
@@ -62,6 +65,14 @@ class Session {
       cpuProfileDir: this.options.profileDuet ? path.join(this.workDir, 'cpu-profiles') : undefined,
       nodeArgs: this.options.duetNodeArgs,
     };
+  }
+
+  /** Duet alone, restarted with `env` (its embedded PostgreSQL restarts with it, same data). */
+  async restartDuet(env?: Record<string, string>): Promise<void> {
+    await this.db?.close().catch(() => undefined);
+    await this.duet?.stop();
+    this.duet = await startDuet({ ...this.duetLaunch, databaseUrl: this.options.databaseUrl, port: this.duetPort, env });
+    this.db = new BenchDb(this.databaseUrl);
   }
 
   async startServers(): Promise<void> {
@@ -177,6 +188,58 @@ async function throughput(s: Session, results: BenchResults): Promise<void> {
 
   // The reads are measured at exact message counts: take the throughput runs' rows out again.
   await db.exec('DELETE FROM conversations WHERE participant_1_id = ANY($1::int[]) OR participant_2_id = ANY($1::int[])', [ids]);
+  if (options.webhooks && closed.duet) await webhookCost(s, results, closed.duet);
+}
+
+/**
+ * --webhooks: the closed loop again on a Duet restarted with webhooks on, delivering to a local
+ * receiver that answers 204, against the run without them just measured. Duet is restarted without
+ * webhooks afterwards, so the later parts measure what they always did.
+ */
+async function webhookCost(s: Session, results: BenchResults, off: MeasuredRun): Promise<void> {
+  const { options } = s;
+  const receiver = new BenchReceiver();
+  const url = await receiver.start();
+  say('restarting Duet with webhooks on (local receiver answering 204)');
+  await s.restartDuet({ WEBHOOK_URL: url, WEBHOOK_SECRET: `whsec_${crypto.randomBytes(32).toString('base64')}` });
+  const db = s.db!;
+  const pending = async () => Number((await db.one<{ n: string }>("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending'")).n);
+  const ids = await db.createUsers(`bench-webhooks-${s.tag}-`, options.pairs * 2);
+  const users = tokensFor(ids, s.secret);
+  const pairs: Pair[] = Array.from({ length: options.pairs }, (_, i) => ({ sender: users[2 * i]!, receiver: users[2 * i + 1]! }));
+  const pool = GeneratorPool.start(options.generatorProcesses, 4096 + options.pairs * 2);
+  s.pools.add(pool);
+  const backlog = new BacklogSampler(pending);
+  let on: MeasuredRun;
+  try {
+    await pool.connectPairs([s.duet!.url], pairs);
+    say(`closed loop, duet with webhooks: ${options.pairs} pairs × ${options.inFlight} in flight, ${options.closedSeconds} s`);
+    backlog.start();
+    on = await closedLoop({ name: 'duet', urls: [s.duet!.url], probes: [processProbe('duet', s.duet!.pid)] }, pool, options);
+  } finally {
+    await pool.close();
+    s.pools.delete(pool);
+  }
+  const sampled = await backlog.stop();
+  const drainStarted = performance.now();
+  let drainSeconds: number | null = null;
+  while (performance.now() - drainStarted < 60_000) {
+    if ((await pending()) === 0) {
+      drainSeconds = Math.round((performance.now() - drainStarted) / 100) / 10;
+      break;
+    }
+    await sleep(100);
+  }
+  const delivered = receiver.received;
+  results.webhooks = { off, on, ratio: ratio(on.ackedPerSec, off.ackedPerSec), backlog: sampled, drainSeconds, delivered, deliveryLatencyMs: receiver.take() };
+  const w = results.webhooks;
+  say(`  acked ${on.ackedPerSec}/s with webhooks vs ${off.ackedPerSec}/s without: ${w.ratio === null ? '—' : Math.round(w.ratio * 1000) / 10} %`);
+  say(`  backlog max ${sampled.max} (first half ${sampled.firstHalfMax}, second ${sampled.secondHalfMax}), drained ${drainSeconds ?? 'not'} s after; ${delivered} delivered, delivery p50 ${w.deliveryLatencyMs.p50} ms, p99 ${w.deliveryLatencyMs.p99} ms`);
+  await db.exec('DELETE FROM conversations WHERE participant_1_id = ANY($1::int[]) OR participant_2_id = ANY($1::int[])', [ids]);
+  await db.exec('DELETE FROM webhook_deliveries');
+  await receiver.stop();
+  say('restarting Duet without webhooks');
+  await s.restartDuet();
 }
 
 /** Starts the cluster and records, once, what it runs on (and why its Redis figures may not be ours alone). */

@@ -69,6 +69,8 @@ export interface DuetLaunch {
   redis?: { url: string; keyPrefix: string };
   /** The log file's name in workDir, without `.log` (default `duet`). */
   logName?: string;
+  /** More environment for Duet (the webhook settings of `--webhooks`). */
+  env?: Record<string, string>;
 }
 
 /** Duet as it ships: `node dist/src/main.js`, with the per-user fair-use buckets out of the way. */
@@ -89,7 +91,8 @@ export async function startDuet(options: DuetLaunch): Promise<ServerHandle> {
     ...Object.fromEntries(RATE_CLASSES.flatMap((c) => [[`${envPrefix(c)}_BURST`, '1000000000'], [`${envPrefix(c)}_PER_SEC`, '1000000000']])),
   };
   // Only what this launch asks for: a REDIS_URL in the harness's environment must not make one node a cluster.
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX']) delete env[name];
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'WEBHOOK_URL', 'WEBHOOK_SECRET']) delete env[name];
+  Object.assign(env, options.env);
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   if (options.redis) Object.assign(env, { REDIS_URL: options.redis.url, REDIS_KEY_PREFIX: options.redis.keyPrefix });
   const nodeArgs = [...(options.nodeArgs ?? [])];

@@ -6,9 +6,11 @@ import {
   checkAuthConfig,
   checkCorsOrigins,
   checkHostUsersConfig,
+  checkWebhookConfig,
   DEFAULT_LIMITS,
   type HostUsersConfig,
   type LimitsConfig,
+  type WebhookConfig,
 } from './config';
 import { DEFAULT_HOST_USERS } from './config/host-users';
 import { AdminMessageRepository } from './admin/admin-message.repository';
@@ -50,6 +52,12 @@ import type http from 'node:http';
 import { createLogger, type Logger } from './shared/logger';
 import { UserDirectory } from './users/user.directory';
 import { defineUserModel } from './users/user.model';
+import { ReceiverPresence } from './webhooks/receiver-presence';
+import { WebhookAdminService } from './webhooks/webhook-admin.service';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher';
+import type { WebhookQueue } from './webhooks/webhook-events';
+import { WebhookOutboxRepository } from './webhooks/webhook-outbox.repository';
+import { WebhookRenderer } from './webhooks/webhook-renderer';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
@@ -105,6 +113,12 @@ export interface ChatOptions {
    * `https://app.example.com` (`*`: any). Default: the same origin only; requests without an Origin always pass.
    */
   corsOrigins?: readonly string[];
+  /**
+   * Webhooks to the host's back end (API.md, "Webhooks to the host"): signed with `secret` (a
+   * Standard Webhooks secret, `whsec_` + base64); retried from about `retryBaseMs` (default 5000)
+   * for `retryHours` (default 24). Unset: nothing is queued and no worker runs.
+   */
+  webhooks?: Partial<WebhookConfig> & Pick<WebhookConfig, 'url' | 'secret'>;
   /** Socket.IO gateway settings (typing expiry, presence grace, recovery window, payload size). */
   realtime?: Partial<RealtimeOptions>;
   attachments?: {
@@ -127,6 +141,7 @@ export interface ChatServices {
   conversations: ConversationService;
   messages: MessageService;
   admin: AdminService;
+  webhooks: WebhookAdminService;
   attachments: AttachmentService;
   verifier: TokenVerifier;
   users: UserDirectory;
@@ -164,6 +179,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   checkHostUsersConfig(users);
   const limits: LimitsConfig = { ...DEFAULT_LIMITS, ...options.limits, rates: mergeRates(DEFAULT_LIMITS.rates, options.limits?.rates) };
   const originPolicy = new OriginPolicy(checkCorsOrigins(options.corsOrigins ?? []));
+  const webhookConfig = options.webhooks && checkWebhookConfig(options.webhooks);
   const logger = options.logger ?? createLogger();
 
   if (!options.sequelize && !options.databaseUrl) throw new Error('createChat needs sequelize or databaseUrl');
@@ -222,6 +238,31 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
   };
 
   const conversations = new ConversationService({ conversations: conversationRepository, messages: messageRepository, users: userDirectory });
+
+  // Webhooks: the outbox is written in the changes' transactions; this node's worker delivers.
+  const outbox = new WebhookOutboxRepository(sql);
+  const receiverPresence = new ReceiverPresence(cluster?.link);
+  const dispatcher =
+    webhookConfig &&
+    new WebhookDispatcher({
+      outbox,
+      renderer: new WebhookRenderer(conversations),
+      config: webhookConfig,
+      metrics: {
+        delivered: (latencySeconds) => {
+          metrics.webhooks.delivered.inc();
+          metrics.webhooks.latency.observe(latencySeconds);
+        },
+        failed: () => metrics.webhooks.failed.inc(),
+      },
+      logger,
+    });
+  const webhooks: WebhookQueue | undefined = dispatcher && {
+    add: (events, transaction) => outbox.add(events, transaction),
+    eraseMessage: (messageId, transaction) => outbox.eraseMessage(messageId, transaction),
+    nudge: () => dispatcher.nudge(),
+  };
+  if (dispatcher) metrics.webhooks.countPending = () => outbox.pendingCount();
   const messages = new MessageService({
     sql,
     conversations: conversationRepository,
@@ -231,12 +272,16 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     notifier,
     audit,
     attachments: attachmentRepository,
-    writer: new MessageWriter(new SendBatchRepository(sql), {
-      ...DEFAULT_WRITER_OPTIONS,
-      maxInFlight: options.sendBatchesInFlight ?? DEFAULT_WRITER_OPTIONS.maxInFlight,
-      timeoutMs: databaseTimeoutMs,
-    }),
+    writer: new MessageWriter(
+      new SendBatchRepository(sql, dispatcher && { connected: (userIds) => receiverPresence.connected(userIds), committed: () => dispatcher.nudge() }),
+      {
+        ...DEFAULT_WRITER_OPTIONS,
+        maxInFlight: options.sendBatchesInFlight ?? DEFAULT_WRITER_OPTIONS.maxInFlight,
+        timeoutMs: databaseTimeoutMs,
+      },
+    ),
     maxMessageLength: limits.maxMessageLength,
+    webhooks,
   });
   const admin = new AdminService({
     sql,
@@ -245,10 +290,18 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     conversationService: conversations,
     audit,
     notifier,
+    webhooks,
     onPurged: async (message) => {
       if (message.attachmentId !== null) await attachments.remove(message.attachmentId);
     },
   });
+  const webhookAdmin = new WebhookAdminService({
+    outbox,
+    authorize: (principal) => admin.authorize(principal),
+    enabled: dispatcher !== undefined,
+    nudge: () => dispatcher?.nudge(),
+  });
+  dispatcher?.start();
   const orphanSweep = startOrphanSweep(attachments, options.attachments?.orphanTtlMs ?? DEFAULT_ORPHAN_TTL_MS, logger);
   const retentionDays = options.retentionDays ?? 0;
   const retention =
@@ -270,6 +323,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
     conversations,
     messages,
     admin,
+    webhooks: webhookAdmin,
     attachments,
     logger,
     metrics,
@@ -281,7 +335,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
 
   return {
     router,
-    services: { conversations, messages, admin, attachments, verifier, users: userDirectory },
+    services: { conversations, messages, admin, webhooks: webhookAdmin, attachments, verifier, users: userDirectory },
     metrics,
     sequelize,
     models,
@@ -294,6 +348,7 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
         { ...DEFAULT_REALTIME_OPTIONS, ...options.realtime },
       );
       target = realtime.notifier;
+      receiverPresence.attach(realtime.io);
       return realtime;
     },
     isReady: async () => (await readiness.check()).database === 'up',
@@ -302,6 +357,8 @@ export async function createChat(options: ChatOptions): Promise<Chat> {
       orphanSweep?.();
       retention?.();
       await realtime?.close();
+      // Before the pool closes: attempts in flight are recorded as due again.
+      await dispatcher?.close();
       await cluster?.close();
       if (ownsDatabase) await sequelize.close();
     },

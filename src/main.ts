@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     retentionDays: config.retentionDays,
     corsOrigins: config.corsOrigins,
     redis: config.redis,
+    webhooks: config.webhooks,
   });
   if (embedded) {
     const seeded = await seed(chat.sequelize, config.users);

@@ -9,6 +9,7 @@ import type { MessageRecord } from '../messages/message.record';
 import { AppError, notFound } from '../shared/errors';
 import type { AdminMessageFilter, AdminMessageRepository } from './admin-message.repository';
 import { changeVisibility } from '../messages/message-visibility';
+import type { WebhookQueue } from '../webhooks/webhook-events';
 
 /** The actor of entries Duet writes by itself (retention), not on anyone's request. */
 export const SYSTEM_ACTOR_ID = 0;
@@ -31,6 +32,8 @@ export interface AdminServiceDeps {
   conversationService: ConversationService;
   audit: AuditLogRepository;
   notifier: ChatNotifier;
+  /** Webhooks on: restores and purges queue their events in their transactions. */
+  webhooks?: WebhookQueue;
   /** Called after a purge has committed, to remove what the message kept outside the database. */
   onPurged?: (message: MessageRecord) => Promise<void>;
 }

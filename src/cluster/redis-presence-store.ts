@@ -136,6 +136,23 @@ export interface ClusterPresenceOptions {
   onOrphaned(): void;
 }
 
+const presenceUserKey = (prefix: string, userId: number): string => `${prefix}presence:user:${userId}`;
+
+/**
+ * The users among `userIds` with a socket connected on some node right now, in one round trip. A
+ * user's hash holds a count per node besides `on`; in the grace period after their last socket
+ * only `on` is left, which does not count here (webhooks' `receiverOnline`, API.md).
+ */
+export async function usersWithSockets(link: RedisLink, userIds: readonly number[]): Promise<Set<number>> {
+  if (!userIds.length) return new Set();
+  const pipeline = link.client.pipeline();
+  for (const userId of userIds) pipeline.hlen(presenceUserKey(link.settings.keyPrefix, userId));
+  const replies = (await pipeline.exec()) ?? [];
+  const failed = replies.find(([err]) => err);
+  if (failed || replies.length !== userIds.length) throw failed?.[0] ?? new Error('Redis gave no answer for the presence lookup');
+  return new Set(userIds.filter((_, i) => Number(replies[i]![1]) > 1));
+}
+
 /** Most users one sweep settles; the next sweep takes the rest. */
 const SWEEP_BATCH = 1000;
 
@@ -242,7 +259,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   private userKey(userId: number): string {
-    return `${this.link.settings.keyPrefix}presence:user:${userId}`;
+    return presenceUserKey(this.link.settings.keyPrefix, userId);
   }
 
   /** Redis's answer while it answers; this node's own answer otherwise. */

@@ -47,6 +47,41 @@ export interface LimitsConfig {
   socketMaxPending: number;
 }
 
+/** Webhooks to the host (API.md, "Webhooks to the host"); unset: nothing is queued. */
+export interface WebhookConfig {
+  url: string;
+  /** A Standard Webhooks secret: `whsec_` + base64. */
+  secret: string;
+  /** About when the first retry comes; each further one waits twice as long (src/webhooks/retry-schedule.ts). */
+  retryBaseMs: number;
+  /** How long an event is retried before it is marked failed (may be a fraction). */
+  retryHours: number;
+}
+
+export const DEFAULT_WEBHOOK_RETRY = Object.freeze({ retryBaseMs: 5000, retryHours: 24 });
+
+/** Shorter secrets are refused: the HMAC key is what keeps forged events out. */
+const MIN_WEBHOOK_SECRET_BYTES = 16;
+
+/** WEBHOOK_* (or createChat's `webhooks`), checked once at start: a bad value fails fast with its name. */
+export function checkWebhookConfig(webhooks: Partial<WebhookConfig> & Pick<WebhookConfig, 'url' | 'secret'>): WebhookConfig {
+  const config: WebhookConfig = { ...DEFAULT_WEBHOOK_RETRY, ...webhooks };
+  let url: URL;
+  try {
+    url = new URL(config.url);
+  } catch {
+    throw new ConfigError(`WEBHOOK_URL must be an http:// or https:// URL, got "${config.url}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`WEBHOOK_URL must be an http:// or https:// URL, got "${config.url}"`);
+  const key = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(config.secret ?? '')?.[1];
+  if (!key || Buffer.from(key, 'base64').length < MIN_WEBHOOK_SECRET_BYTES) {
+    throw new ConfigError(`WEBHOOK_SECRET must be whsec_ followed by the base64 of at least ${MIN_WEBHOOK_SECRET_BYTES} random bytes`);
+  }
+  if (!Number.isInteger(config.retryBaseMs) || config.retryBaseMs < 1) throw new ConfigError('WEBHOOK_RETRY_BASE_MS must be a whole number of milliseconds above 0');
+  if (!(config.retryHours > 0) || !Number.isFinite(config.retryHours)) throw new ConfigError('WEBHOOK_RETRY_HOURS must be a number of hours above 0');
+  return Object.freeze(config);
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   port: number;
@@ -68,6 +103,8 @@ export interface Config {
   auth: AuthConfig;
   users: HostUsersConfig;
   limits: LimitsConfig;
+  /** WEBHOOK_URL and WEBHOOK_SECRET: events to the host's back end; unset: none. */
+  webhooks?: WebhookConfig;
   attachments: {
     directory: string;
     /** MIME types accepted, decided from the bytes. */
@@ -248,6 +285,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
     redis: redisSettings(env),
+    webhooks: webhookSettings(env),
     auth,
     users,
     limits: {
@@ -274,6 +312,19 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUT_MS, 100, 600_000),
   };
   return Object.freeze(config);
+}
+
+function webhookSettings(env: Env): WebhookConfig | undefined {
+  const url = optional(env, 'WEBHOOK_URL');
+  if (!url) return undefined;
+  const secret = optional(env, 'WEBHOOK_SECRET');
+  if (!secret) throw new ConfigError('WEBHOOK_URL is set: WEBHOOK_SECRET is required too (whsec_ followed by base64)');
+  return checkWebhookConfig({
+    url,
+    secret: secret.trim(),
+    retryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', DEFAULT_WEBHOOK_RETRY.retryBaseMs, 1, 24 * 60 * 60 * 1000),
+    retryHours: positiveNumber(env, 'WEBHOOK_RETRY_HOURS', DEFAULT_WEBHOOK_RETRY.retryHours),
+  });
 }
 
 function redisSettings(env: Env): RedisSettings | undefined {

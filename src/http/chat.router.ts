@@ -23,6 +23,8 @@ import { fairUseMiddleware } from './fair-use.middleware';
 import { corsMiddleware } from './cors.middleware';
 import type { OriginPolicy } from './origin-policy';
 import { apiSecurityHeaders } from './security-headers';
+import { webhookAdminController } from '../webhooks/webhook-admin.controller';
+import type { WebhookAdminService } from '../webhooks/webhook-admin.service';
 
 /** The one route whose body is multipart, not JSON. */
 const UPLOAD_ROUTE = { method: ROUTES.upload.method.toUpperCase(), path: ROUTES.upload.path };
@@ -33,6 +35,7 @@ export interface ChatRouterDeps {
   conversations: ConversationService;
   messages: MessageService;
   admin: AdminService;
+  webhooks: WebhookAdminService;
   attachments: AttachmentService;
   logger: Logger;
   maxJsonBytes: number;
@@ -48,6 +51,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   const conversations = conversationController(deps.conversations);
   const messages = messageController(deps.messages);
   const admin = adminController(deps.admin);
+  const webhooks = webhookAdminController(deps.webhooks);
   const attachments = attachmentController(deps.attachments, (principal, work) => deps.fairUse.inLane(principal, work));
   const receiveUpload = uploadMiddleware({
     maxBytes: deps.maxUploadBytes,
@@ -93,6 +97,8 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
   on(ROUTES.adminRestore, requireAdmin, admin.restore);
   on(ROUTES.adminPurge, requireAdmin, admin.purge);
   on(ROUTES.auditLog, requireAdmin, admin.auditLog);
+  on(ROUTES.webhookDeliveries, requireAdmin, webhooks.list);
+  on(ROUTES.webhookRetry, requireAdmin, webhooks.retry);
 
   router.use(notFoundHandler);
   router.use(errorHandler(deps.logger));

@@ -3,6 +3,7 @@ import { attachmentIdParams } from '../attachments/attachment.validators';
 import { conversationIdParams, listConversationsQuery, openConversationBody } from '../conversations/conversation.validators';
 import { historyQuery, markReadBody, messageIdParams, searchQuery, sendMessageFields } from '../messages/message.validators';
 import type { ErrorCode } from '../shared/errors';
+import { webhookDeliveriesQuery, webhookDeliveryParams } from '../webhooks/webhook.validators';
 import type { Fields } from '../shared/fields';
 import type { BodyName } from './openapi/response-schemas';
 
@@ -202,5 +203,26 @@ export const ROUTES = {
     access: 'admin',
     query: auditLogQuery,
     responses: { 200: { description: 'A page', body: 'auditLog' } },
+  }),
+  webhookDeliveries: route({
+    operationId: 'adminListWebhookDeliveries',
+    method: 'get',
+    path: '/admin/webhooks',
+    summary: 'Webhook deliveries, newest first',
+    tag: 'Admin',
+    access: 'admin',
+    query: webhookDeliveriesQuery,
+    responses: { 200: { description: 'A page', body: 'webhookDeliveries' } },
+  }),
+  webhookRetry: route({
+    operationId: 'adminRetryWebhookDelivery',
+    method: 'post',
+    path: '/admin/webhooks/:id/retry',
+    summary: 'Queue a failed or delivered webhook event again, with the same webhook-id',
+    tag: 'Admin',
+    access: 'admin',
+    params: webhookDeliveryParams,
+    responses: { 200: { description: 'Queued again', body: 'webhookDelivery' } },
+    errors: ['NOT_FOUND', 'CONFLICT'],
   }),
 } satisfies Record<string, RouteSpec>;

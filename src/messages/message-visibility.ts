@@ -3,6 +3,8 @@ import type { ConversationRecord } from '../conversations/conversation.record';
 import type { ConversationRepository } from '../conversations/conversation.repository';
 import type { ModelTransaction, Sql } from '../db/sql';
 import type { AppError } from '../shared/errors';
+import type { NewWebhookEvent, WebhookQueue } from '../webhooks/webhook-events';
+import { toMessageJson } from './message.presenter';
 import type { MessageRecord } from './message.record';
 
 /** What happens to a message's visibility: the user's soft delete, the admin's restore or purge. */
@@ -23,6 +25,8 @@ export interface VisibilityChangeDeps {
   sql: Sql;
   conversations: ConversationRepository;
   audit: AuditLogRepository;
+  /** Webhooks on: the change's event is queued in its transaction. */
+  webhooks?: WebhookQueue;
 }
 
 export interface VisibilityChangeRequest {
@@ -36,15 +40,30 @@ export interface VisibilityChangeRequest {
   missing(): AppError;
 }
 
+/** The webhook that reports a change (API.md, "Webhooks to the host"). */
+export function visibilityEvent(change: VisibilityChange, message: MessageRecord, actorId: number): NewWebhookEvent {
+  const { id: messageId, conversationId } = message;
+  if (change === 'deleted') return { type: 'message.deleted', data: { messageId, conversationId, deletedBy: actorId } };
+  if (change === 'restored') return { type: 'message.restored', data: { message: toMessageJson(message) }, carriesMessageId: messageId };
+  return { type: 'message.purged', data: { messageId, conversationId } };
+}
+
 /**
  * The one transaction that changes whether users see a message: its conversation locked like a send
  * (so the fallback lastMessage cannot race a new message), the row changed, lastMessage and the
- * receiver's unread counter moved, and the audit entry written, all or nothing.
+ * receiver's unread counter moved, the audit entry and the webhook written, all or nothing. A purge
+ * also erases the message's text from the webhook events that carry it.
  */
-export function changeVisibility(
+export async function changeVisibility(
   deps: VisibilityChangeDeps,
   request: VisibilityChangeRequest,
 ): Promise<{ message: MessageRecord; conversation: ConversationRecord }> {
+  const changed = await inTransaction(deps, request);
+  deps.webhooks?.nudge();
+  return changed;
+}
+
+function inTransaction(deps: VisibilityChangeDeps, request: VisibilityChangeRequest): Promise<{ message: MessageRecord; conversation: ConversationRecord }> {
   // A model transaction: the admin's restore and purge go through the Message model.
   return deps.sql.modelTransaction(async (transaction) => {
     await deps.conversations.lockById(request.conversationId, transaction);
@@ -57,6 +76,10 @@ export function changeVisibility(
     );
     const { change, actorId, messageId, reason } = request;
     await deps.audit.append({ action: `message.${change}`, actorId, messageId, conversationId: message.conversationId, reason }, transaction);
+    if (deps.webhooks) {
+      if (change === 'purged') await deps.webhooks.eraseMessage(messageId, transaction);
+      await deps.webhooks.add([visibilityEvent(change, message, actorId)], transaction);
+    }
     return { message, conversation };
   });
 }

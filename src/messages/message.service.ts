@@ -9,6 +9,7 @@ import type { Sql } from '../db/sql';
 import type { ChatNotifier } from '../events/chat-notifier';
 import { AppError, notFound, validationFailed } from '../shared/errors';
 import type { UserDirectory } from '../users/user.directory';
+import type { WebhookQueue } from '../webhooks/webhook-events';
 import { checkContent } from './message-rules';
 import { changeVisibility } from './message-visibility';
 import { type MessageJson, toMessageJson } from './message.presenter';
@@ -51,6 +52,18 @@ export interface MessageServiceDeps {
   attachments: AttachmentRepository;
   writer: MessageWriter;
   maxMessageLength: number;
+  /** Webhooks on: events are queued in the transactions of their changes (sends: the writer's statement). */
+  webhooks?: WebhookQueue;
+}
+
+/** What `messages_read` (and the messages.read webhook) says of a mark, or undefined when it marked nothing. */
+function readEvent(
+  conversationId: number,
+  readerId: number,
+  marked: { count: number; upToMessageId: number | null; at: Date },
+): { conversationId: number; readerId: number; upToMessageId: number; readAt: string; count: number } | undefined {
+  if (marked.count === 0 || marked.upToMessageId === null) return undefined;
+  return { conversationId, readerId, upToMessageId: marked.upToMessageId, readAt: marked.at.toISOString(), count: marked.count };
 }
 
 export class MessageService {
@@ -110,22 +123,21 @@ export class MessageService {
   /** Marks what the user received in the conversation (up to an id) as read. Idempotent. */
   async markRead(userId: number, conversationId: number, upToMessageId?: number): Promise<{ conversationId: number; readAt: string; count: number }> {
     const conversation = await this.deps.conversationService.requireParticipant(userId, conversationId);
+    const { webhooks } = this.deps;
     const marked = await this.deps.sql.transaction(async (transaction) => {
       // The conversation's row first, like send and delete: taking the message rows first and the
       // counter after would deadlock against a delete, which locks in that order.
       await this.deps.conversations.lockById(conversationId, transaction);
-      return this.deps.messages.markRead(conversationId, userId, upToMessageId, transaction);
+      const result = await this.deps.messages.markRead(conversationId, userId, upToMessageId, transaction);
+      const event = readEvent(conversationId, userId, result);
+      if (webhooks && event) await webhooks.add([{ type: 'messages.read', data: event }], transaction);
+      return result;
     });
     const readAt = marked.at.toISOString();
-    if (marked.count > 0 && marked.upToMessageId !== null) {
-      this.deps.notifier.messagesRead({
-        conversationId,
-        readerId: userId,
-        senderId: otherParticipant(conversation, userId),
-        upToMessageId: marked.upToMessageId,
-        readAt,
-        count: marked.count,
-      });
+    const event = readEvent(conversationId, userId, marked);
+    if (event) {
+      webhooks?.nudge();
+      this.deps.notifier.messagesRead({ ...event, senderId: otherParticipant(conversation, userId) });
     }
     return { conversationId, readAt, count: marked.count };
   }

@@ -18,6 +18,22 @@ export interface WrittenBatch {
 }
 
 /**
+ * With webhooks on, the same statement also queues each inserted message's message.created in the
+ * outbox (one INSERT for the batch, in the same implicit transaction): snapshots of the message and
+ * of its conversation after the write, and whether the receiver had a socket connected, which the
+ * caller looked up for the batch and passes in each row. The API JSON is made at delivery
+ * (src/webhooks/webhook-renderer.ts). A duplicate clientMessageId inserts nothing and queues nothing.
+ */
+const OUTBOX = `, outbox AS (
+     INSERT INTO webhook_deliveries (type, data, message_id, created_at)
+     SELECT 'message.created',
+            jsonb_build_object('message', to_jsonb(i), 'conversation', to_jsonb(r), 'receiverOnline', coalesce(d.receiver_online, false)),
+            i.id, i.created_at
+       FROM inserted i JOIN drawn d ON d.id = i.id JOIN recorded r ON r.id = i.conversation_id
+      ORDER BY i.id
+   )`;
+
+/**
  * A whole batched send (see message-writer.ts) is one statement, run on its own: PostgreSQL wraps
  * it in an implicit transaction that commits before the result reaches us, so one round trip
  * writes and commits a batch.
@@ -39,10 +55,10 @@ export interface WrittenBatch {
  * 4. `recorded` sets each conversation's newest message, adds to its receivers' unread counts and
  *    marks it as having held a message (visible to both, who are presence partners from then on).
  */
-export const WRITE_BATCH = prepared(`WITH batch AS (
+const writeBatchText = (withOutbox: boolean) => `WITH batch AS (
      SELECT * FROM json_to_recordset($1::json)
             AS b(position int, conversation_id int, sender_id int, receiver_id int, content text, client_message_id varchar,
-                 attachment_id bigint, attachment jsonb)
+                 attachment_id bigint, attachment jsonb${withOutbox ? ', receiver_online boolean' : ''})
    ), locked AS (
      -- One primary-key lookup per conversation, in id order. (A plain join let the generic plan pick
      -- a sequential scan on a small table, whose cost then grew with every dead row version.)
@@ -80,16 +96,32 @@ export const WRITE_BATCH = prepared(`WITH batch AS (
             ${unreadCountersSql('n.to_first', 'n.to_second')}
        FROM newest n WHERE c.id = n.conversation_id
      RETURNING ${conversationColumns('c')}
-   )
+   )${withOutbox ? OUTBOX : ''}
    SELECT (SELECT coalesce(json_agg(json_build_array(position, id)), '[]') FROM drawn) AS drawn,
           (SELECT coalesce(json_agg(inserted), '[]') FROM inserted) AS messages,
-          (SELECT coalesce(json_agg(recorded), '[]') FROM recorded) AS conversations`);
+          (SELECT coalesce(json_agg(recorded), '[]') FROM recorded) AS conversations`;
+
+export const WRITE_BATCH = prepared(writeBatchText(false));
+/** The statement when webhooks are on; WRITE_BATCH, the one without them, is left exactly as it was. */
+export const WRITE_BATCH_WITH_OUTBOX = prepared(writeBatchText(true));
+
+/** What the send batch needs from the webhooks when they are on. */
+export interface SendBatchWebhooks {
+  /** The receivers among these with a socket connected anywhere now (one lookup per batch). */
+  connected(userIds: readonly number[]): Promise<Set<number>>;
+  /** A batch with events committed. */
+  committed(): void;
+}
 
 export class SendBatchRepository {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly webhooks?: SendBatchWebhooks,
+  ) {}
 
   /** Writes and commits `batch` in one statement; resolves only after the commit, or fails at `deadline`. */
   async write(batch: readonly NewMessage[], deadline?: number): Promise<WrittenBatch> {
+    const online = this.webhooks && (await this.webhooks.connected([...new Set(batch.map((m) => m.receiverId))]));
     const rows = batch.map((m, i) => ({
       position: i + 1,
       conversation_id: m.conversationId,
@@ -99,10 +131,11 @@ export class SendBatchRepository {
       client_message_id: m.clientMessageId,
       attachment_id: m.attachment?.id ?? null,
       attachment: m.attachment,
+      ...(online && { receiver_online: online.has(m.receiverId) }),
     }));
     const row = await this.sql
       .row<{ drawn: [number, number | string][]; messages: Record<string, unknown>[]; conversations: Record<string, unknown>[] }>(
-        WRITE_BATCH,
+        online ? WRITE_BATCH_WITH_OUTBOX : WRITE_BATCH,
         [JSON.stringify(rows)],
         undefined,
         deadline,
@@ -115,6 +148,7 @@ export class SendBatchRepository {
         if (constraint === ATTACHMENT_EXISTS) throw new AppError('NOT_FOUND', 'Attachment not found');
         throw err;
       });
+    if (online && row!.messages.length) this.webhooks!.committed();
     const ids: (number | undefined)[] = batch.map(() => undefined);
     for (const [position, id] of row!.drawn) ids[position - 1] = Number(id);
     return {

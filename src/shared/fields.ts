@@ -6,7 +6,7 @@ import { parseId } from './ids';
  * of fields into the express-validator schema of the REST door and the plain check of the socket
  * door, and into the JSON Schema of the OpenAPI document. A new rule is a new kind here.
  */
-export type FieldSpec = IdSpec | LimitSpec | ChoiceSpec | StringSpec | TimeSpec | IdListSpec;
+export type FieldSpec = IdSpec | LimitSpec | ChoiceSpec | StringSpec | TimeSpec | IdListSpec | UuidSpec;
 
 interface Described {
   /** For the OpenAPI document; each kind has a default. */
@@ -56,6 +56,13 @@ export interface IdListSpec extends Described {
   noun: string;
 }
 
+/** A UUID (a webhook delivery id), lower-cased; `noun` names it in the message. */
+export interface UuidSpec extends Described {
+  kind: 'uuid';
+  noun: string;
+  optional?: boolean;
+}
+
 /** The fields of one input (a body, a query, a path or a socket payload), in the order errors are listed. */
 export type Fields = Readonly<Record<string, FieldSpec>>;
 
@@ -63,7 +70,7 @@ type ValueOf<S extends FieldSpec> = S extends IdSpec | LimitSpec
   ? number
   : S extends ChoiceSpec<infer C>
     ? C
-    : S extends StringSpec
+    : S extends StringSpec | UuidSpec
       ? string
       : S extends TimeSpec
         ? Date
@@ -96,6 +103,13 @@ export const stringField = <O extends boolean = false>(
 
 export const timeField = <O extends boolean = false>(options: Options<O> = {}): TimeSpec & { optional: O } => ({
   kind: 'time',
+  ...options,
+  optional: Boolean(options.optional) as O,
+});
+
+export const uuidField = <O extends boolean = false>(noun: string, options: Options<O> = {}): UuidSpec & { optional: O } => ({
+  kind: 'uuid',
+  noun,
   ...options,
   optional: Boolean(options.optional) as O,
 });
@@ -135,6 +149,8 @@ export interface FieldRule {
   readonly item?: (value: unknown) => unknown;
   readonly jsonSchema: JsonSchema;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A date or date-time in ISO-8601 form; Date.parse alone would also take "1" (year 2001) or "May 3". */
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
@@ -209,6 +225,16 @@ const RULES: { [K in FieldSpec['kind']]: (spec: Extract<FieldSpec, { kind: K }>)
       optional: Boolean(spec.optional),
       parse: (value) => (typeof value === 'string' && ISO_8601.test(value) && !Number.isNaN(Date.parse(value)) ? new Date(value) : refusal),
       jsonSchema: { type: 'string', format: 'date-time', description: spec.description ?? 'An ISO-8601 date-time (a date alone is taken too)' },
+    };
+  },
+
+  uuid: (spec) => {
+    const refusal = new Refusal(`must be a ${spec.noun}`);
+    return {
+      optional: Boolean(spec.optional),
+      // A repeated query parameter (an array) is refused like any other non-string.
+      parse: (value) => (typeof value === 'string' && UUID.test(value) ? value.toLowerCase() : refusal),
+      jsonSchema: { type: 'string', format: 'uuid', description: spec.description ?? `A ${spec.noun} (a UUID)` },
     };
   },
 

@@ -7,7 +7,7 @@ import { bearer } from './test-app';
 
 /** Empties Duet's tables and the users table between tests. */
 export async function resetData(sequelize: Sequelize): Promise<void> {
-  await sequelize.query('TRUNCATE messages, attachments, conversations, users, audit_log, user_presence RESTART IDENTITY CASCADE');
+  await sequelize.query('TRUNCATE messages, attachments, conversations, users, audit_log, user_presence, webhook_deliveries RESTART IDENTITY CASCADE');
 }
 
 /** Inserts a user into the host's table and returns its id. */

@@ -44,7 +44,7 @@ export interface NodeProcess {
 const running = new Set<ChildProcess>();
 
 /** Starts `node dist/src/main.js` of a build on a free port and waits until GET /ready answers 200. */
-export async function startNodeProcess(build: string, keyPrefix: string): Promise<NodeProcess> {
+export async function startNodeProcess(build: string, keyPrefix: string, env: NodeJS.ProcessEnv = {}): Promise<NodeProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(build, 'dist', 'src', 'main.js')], {
     cwd: build,
@@ -59,6 +59,7 @@ export async function startNodeProcess(build: string, keyPrefix: string): Promis
       NODE_ENV: 'test',
       LOG_LEVEL: 'warn',
       DATA_DIR: path.join(build, 'data'),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

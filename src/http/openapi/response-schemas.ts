@@ -1,4 +1,6 @@
 import { ERROR_STATUS } from '../../shared/errors';
+import { WEBHOOK_EVENT_TYPES } from '../../webhooks/webhook-events';
+import { DELIVERY_STATUSES } from '../../webhooks/webhook-outbox.repository';
 
 /**
  * The JSON Schemas of what Duet answers (API.md, "Shapes"), for the OpenAPI document's
@@ -73,6 +75,18 @@ export const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
     },
     'A conversation as the requesting user sees it',
   ),
+  WebhookDelivery: object(
+    {
+      id: { type: 'string', format: 'uuid', description: "the event's webhook-id" },
+      type: { type: 'string', enum: [...WEBHOOK_EVENT_TYPES] },
+      status: { type: 'string', enum: [...DELIVERY_STATUSES] },
+      attempts: count,
+      lastError: { type: ['string', 'null'] },
+      createdAt: time,
+      deliveredAt: nullable(time),
+    },
+    'One webhook event and how its delivery went',
+  ),
   AuditEntry: object({
     id,
     action: { type: 'string', enum: ['message.deleted', 'message.restored', 'message.purged'] },
@@ -97,6 +111,8 @@ export const BODIES = {
   adminMessages: object({ messages: { type: 'array', items: ref('AdminMessage') } }),
   adminMessage: object({ message: ref('AdminMessage') }),
   auditLog: object({ entries: { type: 'array', items: ref('AuditEntry') } }),
+  webhookDeliveries: object({ deliveries: { type: 'array', items: ref('WebhookDelivery') } }),
+  webhookDelivery: object({ delivery: ref('WebhookDelivery') }),
 } satisfies Record<string, JsonSchema>;
 
 export type BodyName = keyof typeof BODIES;
