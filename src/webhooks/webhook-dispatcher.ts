@@ -3,6 +3,7 @@ import type { WebhookConfig } from '../config';
 import { errorLog } from '../shared/error-log';
 import type { Logger } from '../shared/logger';
 import { nextAttemptAt } from './retry-schedule';
+import { WebhookPoster } from './webhook-poster';
 import type { AttemptOutcome, ClaimedDelivery, WebhookOutboxRepository } from './webhook-outbox.repository';
 import type { WebhookRenderer } from './webhook-renderer';
 
@@ -49,7 +50,7 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
  */
 export class WebhookDispatcher {
   private readonly signer: Webhook;
-  private readonly closing = new AbortController();
+  private readonly poster: WebhookPoster;
   private stopped = false;
   private loop?: Promise<void>;
   private inFlight = 0;
@@ -71,6 +72,7 @@ export class WebhookDispatcher {
     private readonly options: DispatcherOptions = DEFAULT_DISPATCHER_OPTIONS,
   ) {
     this.signer = new Webhook(deps.config.secret);
+    this.poster = new WebhookPoster(deps.config.url, options.concurrency);
   }
 
   start(): void {
@@ -86,7 +88,7 @@ export class WebhookDispatcher {
   /** Stops claiming, cuts attempts in flight short (they come due again at once) and records every outcome. */
   async close(): Promise<void> {
     this.stopped = true;
-    this.closing.abort();
+    this.poster.close();
     this.wake?.();
     await this.loop;
     while (this.inFlight > 0 || this.settling) await (this.settling ?? this.pause(10));
@@ -147,30 +149,26 @@ export class WebhookDispatcher {
     try {
       const body = JSON.stringify({ type: delivery.type, timestamp: delivery.createdAt.toISOString(), data: await this.deps.renderer.data(delivery) });
       const sentAt = new Date();
-      const response = await fetch(this.deps.config.url, {
-        method: 'POST',
-        headers: {
+      const status = await this.poster.post(
+        {
           'content-type': 'application/json',
           'webhook-id': delivery.id,
           'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
           'webhook-signature': this.signer.sign(delivery.id, sentAt, body),
         },
         body,
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(ATTEMPT_TIMEOUT_MS), this.closing.signal]),
-      });
-      // Read to the end so that the connection can be reused.
-      await response.arrayBuffer();
-      if (response.status >= 200 && response.status < 300) {
+        ATTEMPT_TIMEOUT_MS,
+      );
+      if (status >= 200 && status < 300) {
         this.deps.metrics.delivered((Date.now() - delivery.createdAt.getTime()) / 1000);
         return { seq, attempts, status: 'delivered' };
       }
-      error = `HTTP ${response.status}`;
+      error = `HTTP ${status}`;
     } catch (err) {
-      error = this.closing.signal.aborted ? 'interrupted: the node shut down' : describe(err);
+      error = this.stopped ? 'interrupted: the node shut down' : describe(err);
     }
     // Cut short by a shutdown: due again at once, on whichever node is up.
-    if (this.closing.signal.aborted) return { seq, attempts, status: 'pending', error, nextAttemptAt: new Date() };
+    if (this.stopped) return { seq, attempts, status: 'pending', error, nextAttemptAt: new Date() };
     const next = nextAttemptAt(delivery, this.deps.config, new Date());
     if (next) return { seq, attempts, status: 'pending', error, nextAttemptAt: next };
     this.deps.metrics.failed();
@@ -209,10 +207,9 @@ export class WebhookDispatcher {
   }
 }
 
-/** A short reason for the admin list; never the body. fetch hides the socket error in `cause`. */
+/** A short reason for the admin list; never the body. */
 function describe(err: unknown): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`;
-  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  const text = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`;
+  const text = (err as { code?: string } | undefined)?.code ?? (err instanceof Error ? err.message : String(err));
   return text.slice(0, 500);
 }
