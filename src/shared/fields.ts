@@ -223,7 +223,8 @@ const RULES: { [K in FieldSpec['kind']]: (spec: Extract<FieldSpec, { kind: K }>)
     const refusal = new Refusal('must be an ISO-8601 time');
     return {
       optional: Boolean(spec.optional),
-      parse: (value) => (typeof value === 'string' && ISO_8601.test(value) && !Number.isNaN(Date.parse(value)) ? new Date(value) : refusal),
+      // Year 0000 parses in JavaScript but is no date in PostgreSQL.
+      parse: (value) => (typeof value === 'string' && ISO_8601.test(value) && !value.startsWith('0000') && !Number.isNaN(Date.parse(value)) ? new Date(value) : refusal),
       jsonSchema: { type: 'string', format: 'date-time', description: spec.description ?? 'An ISO-8601 date-time (a date alone is taken too)' },
     };
   },

@@ -14,8 +14,8 @@ import { TEST_REDIS_URL } from './cluster';
  */
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
-/** What src/shared/project-root.ts expects beside dist/ (host-users config, migrations, web client) and the packages. */
-const BESIDE_DIST = ['config', 'migrations', 'public', 'node_modules'];
+/** What src/shared/project-root.ts expects beside dist/ (host-users config, migrations, web client, the version) and the packages. */
+const BESIDE_DIST = ['config', 'migrations', 'public', 'node_modules', 'package.json'];
 /** Lines of a node's output kept to explain why it failed to start. */
 const KEPT_OUTPUT_LINES = 40;
 

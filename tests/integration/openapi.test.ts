@@ -83,4 +83,15 @@ describe('the OpenAPI document', () => {
     const upload = operations().find((o) => o.key === 'POST /attachments')!.operation;
     expect(Object.keys(upload.requestBody!.content)).toEqual(['multipart/form-data']);
   });
+
+  test('is rendered at /api-docs from the package\'s own files, with no inline script', async () => {
+    const page = await app().api().get('/api-docs');
+    expect(page.status).toBe(200);
+    expect(page.text).not.toMatch(/<script>(?!<\/script>)|https?:\/\//);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    for (const file of ['/api-docs/swagger-ui-bundle.js', '/api-docs/swagger-ui.css', '/api-docs/api-docs.js']) {
+      expect([file, (await app().api().get(file)).status]).toEqual([file, 200]);
+    }
+    expect((await app().api().get('/api-docs/api-docs.js')).text).toContain("url: '/api/chat/openapi.json'");
+  });
 });

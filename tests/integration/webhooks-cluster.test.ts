@@ -6,20 +6,13 @@ import { startNodeProcess, useNodeBuild } from '../helpers/node-process';
 import { connectAs } from '../helpers/sockets';
 import { bearer, type TestApp, useTestApp } from '../helpers/test-app';
 import { newWebhookSecret, type ReceivedWebhook, WebhookReceiver } from '../helpers/webhook-receiver';
+import { eventually } from '../helpers/waiting';
 
 /** Webhooks on several nodes (API.md, "Several nodes" and "Webhooks to the host"). */
 
 const createdFor = (messageId: number) => (r: ReceivedWebhook) => r.body.data.message?.id === messageId;
 
-async function waitFor<T>(check: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const waitFor = <T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000) => eventually(check, 'the awaited webhook state', ms) as Promise<T>;
 
 describe('receiverOnline on two nodes', () => {
   const receiver = new WebhookReceiver(newWebhookSecret());

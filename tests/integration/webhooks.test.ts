@@ -3,6 +3,7 @@ import { freePort } from '../helpers/free-port';
 import { connectAs, emitAck, nextEvent } from '../helpers/sockets';
 import { bearer, GENEROUS_RATES, startTestApp, type TestApp, useTestApp } from '../helpers/test-app';
 import { newWebhookSecret, type ReceivedWebhook, WebhookReceiver } from '../helpers/webhook-receiver';
+import { eventually } from '../helpers/waiting';
 
 /**
  * Webhooks to the host (API.md, "Webhooks to the host"), against a real HTTP receiver in the test
@@ -11,16 +12,7 @@ import { newWebhookSecret, type ReceivedWebhook, WebhookReceiver } from '../help
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Polls `check` until it holds (for state with no event to wait on, such as a socket leaving the server). */
-async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const waitFor = <T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000) => eventually(check, 'the awaited webhook state', ms) as Promise<T>;
 
 const rowsIn = async (t: TestApp, sql: string, bind: unknown[] = []) =>
   (await t.chat.sequelize.query(sql, { bind }))[0] as Record<string, unknown>[];
