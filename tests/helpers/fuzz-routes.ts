@@ -110,6 +110,14 @@ export function routes(w: FuzzWorld): Route[] {
       query: { messageId: id, actorId: id, before: id, limit },
       queries: [{}, { actorId: w.alice }],
     },
+    {
+      method: 'GET',
+      path: '/admin/webhooks',
+      admin: true,
+      query: { status: fc.constantFrom('pending', 'failed', 'delivered', 'all', 'lost'), before: fc.oneof(fc.uuid(), hostileString(40)), limit },
+      queries: [{}, { status: 'failed' }, { before: '00000000-0000-4000-8000-000000000000', limit: 5 }],
+    },
+    { method: 'POST', path: '/admin/webhooks/:id/retry', admin: true, bodies: [{}] },
   ];
 }
 
